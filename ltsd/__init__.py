@@ -1,0 +1,3 @@
+"""ltsd: the Learning to See daemon."""
+
+__version__ = "0.1.0"

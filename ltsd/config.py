@@ -1,0 +1,128 @@
+"""The daemon's configuration: typed sections, loaded from YAML, overridden by flags, validated once.
+
+Every key, its type and its allowed values are declared here (live parameters in ltsd/params.py);
+config/default.yaml documents the same defaults and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ltsd.errors import ConfigError
+from ltsd.params import LiveParams
+from ltsd.schema import build, setting
+
+PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    spec: str = setting(
+        "synthetic",
+        pattern=r"synthetic|ndi:.+",
+        doc="where frames come from: 'synthetic' or 'ndi:NAME' (exact, bracket part or substring)",
+    )
+    extra_ips: str = setting(
+        "", doc="comma list of IPs NDI discovery also asks (for networks without mDNS)"
+    )
+    lost_after_s: float = setting(
+        1.0, 0.1, 60.0, unit="s", doc="no frame for this long means the source is gone"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticConfig:
+    width: int = setting(640, 16, 7680, unit="px", doc="width of the built-in scene")
+    height: int = setting(360, 16, 4320, unit="px", doc="height of the built-in scene")
+    fps: float = setting(30.0, 1.0, 240.0, unit="fps", doc="frame rate of the built-in scene")
+    seed: int = setting(0, 0, 2**31 - 1, doc="the same seed always draws the same scene")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    name: str = setting("nebula", doc="model to load from models_dir (file name without suffix)")
+    models_dir: str = setting("", doc="folder of .safetensors models; empty = the models/ shipped")
+    device: str = setting(
+        "auto", choices=("auto", "cpu", "cuda"), doc="auto uses CUDA when present"
+    )
+
+    def models_path(self) -> Path:
+        return Path(self.models_dir) if self.models_dir else PACKAGE_MODELS_DIR
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConfig:
+    ndi_name: str = setting("ltsd", pattern=r".+", doc="name of the published NDI source")
+    size: str = setting(
+        "source",
+        pattern=r"source|[1-9][0-9]*x[1-9][0-9]*",
+        doc="'source' follows the input's size, or WIDTHxHEIGHT",
+    )
+    on_source_lost: str = setting(
+        "hold", choices=("hold", "black"), doc="what to send while the source is gone"
+    )
+
+    def fixed_size(self) -> tuple[int, int] | None:
+        """(width, height) when a size is forced, None when the output follows the source."""
+        if self.size == "source":
+            return None
+        width, height = self.size.split("x")
+        return int(width), int(height)
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = setting("info", choices=("quiet", "info", "verbose"), doc="how much to print")
+    status_interval_s: float = setting(
+        5.0, 0.5, 3600.0, unit="s", doc="period of status log lines when not on a terminal"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: SourceConfig = field(default_factory=SourceConfig)
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    params: LiveParams = field(default_factory=LiveParams)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping in a YAML config file; a missing or malformed file is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{line}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Nested dict merge: overrides win key by key."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the file, then the flags; validated as one, so nothing starts half-configured."""
+    values = read_yaml(path) if path is not None else {}
+    return build(Config, merge(values, overrides or {}))

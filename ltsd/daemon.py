@@ -1,0 +1,122 @@
+"""The daemon's lifecycle: start everything in order, report status, stop cleanly on a signal.
+
+Start-up validates and loads everything that can fail on a user mistake (config, model) before any
+NDI object exists, so a mistake never leaves anything half-started.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+import torch
+
+from ltsd.config import Config
+from ltsd.errors import ConfigError
+from ltsd.modelstore import load_model, model_path
+from ltsd.params import ParamStore
+from ltsd.pipeline import OutputPlan, Pipeline, PipelineStats
+from ltsd.sinks.ndi import NdiSink
+from ltsd.sources import open_source
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(choice: str) -> torch.device:
+    """'auto' → CUDA when present, else CPU; 'cuda' without CUDA is a user error."""
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("model.device: cuda was asked for, but no CUDA device is available")
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(choice)
+
+
+class Daemon:
+    def __init__(self, config: Config, max_frames: int | None = None) -> None:
+        self.config = config
+        self.max_frames = max_frames
+        self.stop = threading.Event()
+
+    def run(self) -> int:
+        config = self.config
+        device = pick_device(config.model.device)
+        model = load_model(model_path(config.model.models_path(), config.model.name), device)
+        source = open_source(config)
+        sink = NdiSink(config.output.ndi_name)
+        pipeline = Pipeline(
+            source=source,
+            model=model,
+            params=ParamStore(config.params),
+            sink=sink,
+            plan=OutputPlan(
+                config.output.fixed_size(), config.output.on_source_lost, config.source.lost_after_s
+            ),
+            device=device,
+        )
+        log.info(
+            "ltsd: %s → model %r (%dx%d) on %s → NDI %r",
+            source.description, model.info.name, model.info.resolution, model.info.resolution,
+            device, config.output.ndi_name,
+        )  # fmt: skip
+        self._install_signal_handlers()
+        reporter = StatusReporter(pipeline.stats, model.info.name, str(device), config.log)
+        status_thread = threading.Thread(target=reporter.run, args=(self.stop,), daemon=True)
+        status_thread.start()
+        try:
+            pipeline.run(self.stop, self.max_frames)
+        finally:
+            self.stop.set()
+            status_thread.join(timeout=1.0)
+            reporter.finish()
+            source.close()
+            sink.close()
+            log.info("ltsd: stopped after %d frames out", pipeline.stats.frames_out)
+        return 0
+
+    def _install_signal_handlers(self) -> None:
+        def request_stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("ltsd: %s received, stopping", signal.Signals(signum).name)
+            self.stop.set()
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+
+
+class StatusReporter:
+    """A live status line on a terminal; plain periodic log lines otherwise; nothing when quiet."""
+
+    def __init__(self, stats: PipelineStats, model_name: str, device: str, log_config) -> None:  # noqa: ANN001
+        self.stats = stats
+        self.model_name = model_name
+        self.device = device
+        self.level = log_config.level
+        self.interval_s = log_config.status_interval_s
+        self.live_line = sys.stderr.isatty()
+
+    def line(self) -> str:
+        s = self.stats
+        source = "live" if s.source_live else "lost"
+        return (
+            f"in {s.fps_in:5.1f} fps | out {s.fps_out:5.1f} fps | latency {s.latency_ms:6.1f} ms | "
+            f"model {self.model_name} | {self.device} | source {source} | frames {s.frames_out}"
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        if self.level == "quiet":
+            return
+        period = 0.5 if self.live_line else self.interval_s
+        while not stop.wait(period):
+            if self.live_line:
+                sys.stderr.write("\r" + self.line() + "\x1b[K")
+                sys.stderr.flush()
+            else:
+                log.info("%s", self.line())
+
+    def finish(self) -> None:
+        if self.live_line and self.level != "quiet":
+            sys.stderr.write("\n")
+
+

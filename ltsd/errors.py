@@ -1,0 +1,17 @@
+"""User-facing errors: one line that names the thing, printed by the CLI with exit code 2."""
+
+
+class LtsdError(Exception):
+    """A mistake a user can fix (a config key, a file, a source name); never a programming error."""
+
+
+class ConfigError(LtsdError):
+    """A bad configuration file, key, type or value."""
+
+
+class ModelError(LtsdError):
+    """A model file that is missing, corrupt or does not match its metadata."""
+
+
+class SourceError(LtsdError):
+    """A source spec that cannot be understood or opened."""

@@ -1,0 +1,157 @@
+"""Models on disk: safetensors weights plus JSON metadata in the same file. Never pickle.
+
+A model is `<models_dir>/<name>.safetensors`; its header's `__metadata__["ltsd"]` holds a ModelInfo
+as JSON (architecture, resolution, the pre-processing it was trained with, provenance), so one file
+is the whole world and nothing executable is ever loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from ltsd.errors import ModelError
+from ltsd.generator import GeneratorSpec, UNetGenerator, parameter_count
+
+SUFFIX = ".safetensors"
+METADATA_KEY = "ltsd"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """Everything about a model except its weights."""
+
+    name: str
+    architecture: GeneratorSpec
+    resolution: int
+    description: str = ""
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @staticmethod
+    def from_json(text: str) -> ModelInfo:
+        raw = json.loads(text)
+        raw["architecture"] = GeneratorSpec(**raw["architecture"])
+        return ModelInfo(**raw)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    info: ModelInfo
+    generator: UNetGenerator
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ModelListing:
+    """One row of `ltsd models`: a valid model, or the reason a file is not one."""
+
+    path: Path
+    size_bytes: int
+    info: ModelInfo | None
+    parameters: int
+    problem: str = ""
+
+
+def model_path(models_dir: Path, name: str) -> Path:
+    return models_dir / f"{name}{SUFFIX}"
+
+
+def save_model(
+    path: Path, generator: UNetGenerator, info: ModelInfo, dtype: torch.dtype = torch.float16
+) -> None:
+    """Write weights (floating tensors cast to `dtype`) and metadata to `path`, atomically."""
+    tensors = {
+        key: (value.to(dtype) if value.is_floating_point() else value).detach().cpu().contiguous()
+        for key, value in generator.state_dict().items()
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    save_file(tensors, str(partial), metadata={METADATA_KEY: info.to_json()})
+    partial.replace(path)
+
+
+def read_info(path: Path) -> ModelInfo:
+    """The metadata of a model file, without loading the weights."""
+    with _open(path) as handle:
+        return _info_from(handle, path)
+
+
+def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    """Load a model for inference (float32, eval mode) on `device`.
+
+    A missing file, a corrupt one, or weights that do not match the metadata's architecture raise
+    ModelError naming the file.
+    """
+    with _open(path) as handle:
+        info = _info_from(handle, path)
+        try:
+            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        except (SafetensorError, OSError, RuntimeError) as error:
+            raise ModelError(f"{path}: corrupt weights ({_first_line(error)})") from None
+    generator = UNetGenerator(info.architecture)
+    expected = generator.state_dict()
+    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
+        raise ModelError(f"{path}: weights do not match the architecture in its metadata")
+    generator.load_state_dict({key: value.float() for key, value in state.items()})
+    if not all(torch.isfinite(p).all() for p in generator.parameters()):
+        raise ModelError(f"{path}: weights contain NaN or infinite values")
+    return LoadedModel(info, generator.to(device).eval().requires_grad_(False), path)
+
+
+def list_models(models_dir: Path) -> list[ModelListing]:
+    """Every .safetensors file in `models_dir`, sorted by name; broken files carry their problem."""
+    if not models_dir.is_dir():
+        raise ModelError(f"{models_dir}: models folder not found")
+    rows = []
+    for path in sorted(models_dir.glob(f"*{SUFFIX}")):
+        size = path.stat().st_size
+        try:
+            info = read_info(path)
+            count = parameter_count(UNetGenerator(info.architecture))
+            rows.append(ModelListing(path, size, info, count))
+        except ModelError as error:
+            rows.append(ModelListing(path, size, None, 0, str(error)))
+    return rows
+
+
+def _open(path: Path):  # noqa: ANN202 - safetensors' handle type is not public
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    try:
+        return safe_open(str(path), framework="pt", device="cpu")
+    except (SafetensorError, OSError, RuntimeError, ValueError) as error:
+        raise ModelError(f"{path}: not a valid safetensors model ({_first_line(error)})") from None
+
+
+def _info_from(handle: Any, path: Path) -> ModelInfo:
+    metadata = handle.metadata() or {}
+    if METADATA_KEY not in metadata:
+        raise ModelError(f"{path}: no ltsd metadata in the file (not made by ltsd train?)")
+    try:
+        info = ModelInfo.from_json(metadata[METADATA_KEY])
+    except (ValueError, TypeError, KeyError) as error:
+        raise ModelError(f"{path}: unreadable ltsd metadata ({_first_line(error)})") from None
+    if info.format_version != FORMAT_VERSION:
+        raise ModelError(f"{path}: model format {info.format_version}, this ltsd reads {FORMAT_VERSION}")
+    spec = info.architecture
+    if info.resolution % (2**spec.depth) != 0:
+        raise ModelError(f"{path}: resolution {info.resolution} is not divisible by 2**{spec.depth}")
+    return info
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

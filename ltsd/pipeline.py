@@ -1,0 +1,184 @@
+"""The frame path, top to bottom: receive → pre-process → generate → send.
+
+Two threads meet here and only here. The receive thread reads the source and drops each frame into
+a single slot where the newest frame always wins (latency over completeness: a slow model skips
+frames, it never queues them). The frame thread takes from the slot, runs the model and sends. When
+the source goes quiet, the frame thread keeps the output alive at the last frame rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from ltsd.errors import ModelError
+from ltsd.frame import Frame
+from ltsd.modelstore import LoadedModel, load_model
+from ltsd.params import ParamStore
+from ltsd.pixels import bgrx_to_tensor, tensor_to_bgrx
+from ltsd.preprocess import prepare
+from ltsd.sinks import Sink
+from ltsd.sources import Source
+
+log = logging.getLogger(__name__)
+
+
+class LatestSlot:
+    """A one-frame hand-off: put() replaces what is there, take() waits for something new."""
+
+    def __init__(self) -> None:
+        self._frame: Frame | None = None
+        self._ready = threading.Condition()
+        self.dropped = 0
+
+    def put(self, frame: Frame) -> None:
+        with self._ready:
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = frame
+            self._ready.notify()
+
+    def take(self, timeout_s: float) -> Frame | None:
+        with self._ready:
+            if self._frame is None:
+                self._ready.wait(timeout_s)
+            frame, self._frame = self._frame, None
+            return frame
+
+
+@dataclass
+class PipelineStats:
+    """Counters and smoothed rates the status line reads; written by the pipeline threads only."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    frames_held: int = 0
+    fps_in: float = 0.0
+    fps_out: float = 0.0
+    latency_ms: float = 0.0
+    source_live: bool = False
+    _last_in_ns: int = 0
+    _last_out_ns: int = 0
+
+    def count_in(self, now_ns: int) -> None:
+        self.frames_in += 1
+        self.fps_in = _smoothed_rate(self.fps_in, self._last_in_ns, now_ns)
+        self._last_in_ns = now_ns
+
+    def count_out(self, now_ns: int, latency_ms: float | None) -> None:
+        self.frames_out += 1
+        self.fps_out = _smoothed_rate(self.fps_out, self._last_out_ns, now_ns)
+        self._last_out_ns = now_ns
+        if latency_ms is not None:
+            self.latency_ms = latency_ms if self.latency_ms == 0 else 0.9 * self.latency_ms + 0.1 * latency_ms
+
+
+@dataclass(frozen=True, slots=True)
+class OutputPlan:
+    """Settings of the frame thread that do not change while it runs."""
+
+    fixed_size: tuple[int, int] | None  # (width, height), or None to follow the source
+    on_source_lost: str  # "hold" or "black"
+    lost_after_s: float
+
+
+class Pipeline:
+    """Owns the frame path for one run: a source, a model, the live parameters and a sink."""
+
+    def __init__(
+        self,
+        source: Source,
+        model: LoadedModel,
+        params: ParamStore,
+        sink: Sink,
+        plan: OutputPlan,
+        device: torch.device,
+    ) -> None:
+        self.source = source
+        self.model = model
+        self.params = params
+        self.sink = sink
+        self.plan = plan
+        self.device = device
+        self.stats = PipelineStats()
+        self._slot = LatestSlot()
+
+    def run(self, stop: threading.Event, max_frames: int | None = None) -> None:
+        """Run until `stop` is set or `max_frames` frames were sent."""
+        receiver = threading.Thread(target=self._receive, args=(stop,), name="ltsd-receive", daemon=True)
+        receiver.start()
+        try:
+            self._send_frames(stop, max_frames)
+        finally:
+            stop.set()
+            receiver.join(timeout=1.0)
+
+    def switch_model(self, path) -> str | None:  # noqa: ANN001 - a Path
+        """Load another model; on any problem keep the current one and return the one-line reason."""
+        try:
+            self.model = load_model(path, self.device)
+        except ModelError as error:
+            log.error("%s (keeping model %r)", error, self.model.info.name)
+            return str(error)
+        log.info("model: %s", self.model.info.name)
+        return None
+
+    def process(self, frame: Frame) -> np.ndarray:
+        """One frame through pre-processing and the generator, back to BGRX at the output size."""
+        model = self.model  # one model for the whole frame, even if a switch lands meanwhile
+        resolution = model.info.resolution
+        width, height = self.plan.fixed_size or (frame.width, frame.height)
+        with torch.inference_mode():
+            image = bgrx_to_tensor(frame.pixels, self.device)
+            model_input = prepare(
+                image, self.params.snapshot(), resolution, resolution, model.info.architecture.in_channels
+            )
+            generated = model.generator(model_input)
+            return tensor_to_bgrx(generated, height, width)
+
+    def _receive(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            frame = self.source.read(timeout_s=0.1)
+            if frame is not None:
+                self.stats.count_in(frame.received_ns)
+                self._slot.put(frame)
+
+    def _send_frames(self, stop: threading.Event, max_frames: int | None) -> None:
+        last_output: np.ndarray | None = None
+        last_timecode = 0
+        last_rate = Fraction(30)
+        last_frame_ns = time.monotonic_ns()
+        lost_after_ns = int(self.plan.lost_after_s * 1e9)
+        while not stop.is_set() and (max_frames is None or self.stats.frames_out < max_frames):
+            frame = self._slot.take(timeout_s=float(1 / last_rate))
+            now = time.monotonic_ns()
+            if frame is not None:
+                last_output = self.process(frame)
+                last_timecode, last_rate, last_frame_ns = frame.timecode, frame.frame_rate, now
+                self.sink.send(last_output, last_timecode, last_rate)
+                self.stats.source_live = True
+                sent_ns = time.monotonic_ns()
+                self.stats.count_out(sent_ns, (sent_ns - frame.received_ns) / 1e6)
+            elif last_output is not None and now - last_frame_ns > lost_after_ns:
+                if self.stats.source_live:
+                    log.warning("source lost: sending %s frames until it returns", self.plan.on_source_lost)
+                    self.stats.source_live = False
+                    if self.plan.on_source_lost == "black":
+                        last_output = np.zeros_like(last_output)
+                        last_output[:, :, 3] = 255
+                self.sink.send(last_output, last_timecode, last_rate)
+                self.stats.frames_held += 1
+                self.stats.count_out(time.monotonic_ns(), None)
+
+
+def _smoothed_rate(current: float, last_ns: int, now_ns: int) -> float:
+    if last_ns == 0 or now_ns <= last_ns:
+        return current
+    instant = 1e9 / (now_ns - last_ns)
+    return instant if current == 0 else 0.95 * current + 0.05 * instant

@@ -1,0 +1,34 @@
+"""Between NDI's BGRX bytes and the (B, C, H, W) float tensors the models work on."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ltsd.preprocess import fit
+
+
+def bgrx_to_tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(H, W, 4) uint8 BGRX → (1, 3, H, W) float32 RGB in [0, 1] on `device`.
+
+    The bytes travel as uint8 (4× less than float) and are converted on the device.
+    """
+    raw = torch.from_numpy(pixels).to(device, non_blocking=True)
+    rgb = raw[:, :, [2, 1, 0]].permute(2, 0, 1).unsqueeze(0)
+    return rgb.float().div_(255.0)
+
+
+def tensor_to_bgrx(image: torch.Tensor, height: int, width: int) -> np.ndarray:
+    """(1, 3, h, w) RGB in [-1, 1] → (height, width, 4) uint8 BGRX on the host.
+
+    Scaled on the device to cover (height, width) with the aspect kept, so the square model output
+    fills the frame the way the input filled the model.
+    """
+    unit = (image[:1].clamp(-1.0, 1.0) + 1.0) * 0.5
+    if unit.shape[1] == 1:
+        unit = unit.expand(1, 3, *unit.shape[-2:])
+    sized = fit(unit, height, width, "crop")
+    channels = sized[0, [2, 1, 0]].mul(255.0).round_().to(torch.uint8)
+    opaque = torch.full_like(channels[:1], 255)
+    bgrx = torch.cat([channels, opaque], dim=0).permute(1, 2, 0).contiguous()
+    return bgrx.cpu().numpy()

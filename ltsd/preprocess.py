@@ -1,0 +1,113 @@
+"""Pre-processing: the kornia ops that turn a camera frame into the model's input domain.
+
+Functions first, on (B, C, H, W) float tensors in [0, 1], device- and dtype-agnostic; `degrade` is
+the Learning to See degradation and is called by both the live daemon and the trainer, so the two
+always see the same input domain.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from kornia.color import rgb_to_grayscale
+from kornia.enhance import adjust_brightness, adjust_contrast_with_mean_subtraction
+from kornia.geometry.transform import resize
+
+from ltsd.params import LiveParams
+
+Factor = float | torch.Tensor
+
+
+def fit(image: torch.Tensor, height: int, width: int, mode: str) -> torch.Tensor:
+    """Resize (B, C, H, W) to (B, C, height, width) keeping the aspect ratio.
+
+    mode "crop" scales the frame to cover the target and cuts the overflow evenly from both sides;
+    "letterbox" scales it to fit inside and pads the rest with black.
+    """
+    in_height, in_width = image.shape[-2:]
+    if (in_height, in_width) == (height, width):
+        return image
+    cover = mode == "crop"
+    scale = (max if cover else min)(height / in_height, width / in_width)
+    scaled_height = max(1, round(in_height * scale))
+    scaled_width = max(1, round(in_width * scale))
+    scaled = resize(image, (scaled_height, scaled_width), interpolation="bilinear", antialias=True)
+    if cover:
+        top = (scaled_height - height) // 2
+        left = (scaled_width - width) // 2
+        return scaled[..., top : top + height, left : left + width]
+    pad_top = (height - scaled_height) // 2
+    pad_left = (width - scaled_width) // 2
+    padding = (pad_left, width - scaled_width - pad_left, pad_top, height - scaled_height - pad_top)
+    return F.pad(scaled, padding, value=0.0)
+
+
+def to_grayscale(image: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB → (B, 1, H, W) luma with ITU-R 601 weights (0.299, 0.587, 0.114)."""
+    if image.shape[-3] == 1:
+        return image
+    return rgb_to_grayscale(image)
+
+
+def blur(image: torch.Tensor, factor: float) -> torch.Tensor:
+    """Area-downscale (B, C, H, W) by `factor`, then bicubic-upscale back to (H, W).
+
+    This is Learning to See's blur: it removes detail the way a tiny camera image would, rather than
+    smoothing like a Gaussian. factor <= 1 returns the image unchanged.
+    """
+    if factor <= 1.0:
+        return image
+    height, width = image.shape[-2:]
+    small = (max(1, round(height / factor)), max(1, round(width / factor)))
+    down = resize(image, small, interpolation="area")
+    up = resize(down, (height, width), interpolation="bicubic", align_corners=False)
+    return up.clamp(0.0, 1.0)
+
+
+def adjust(image: torch.Tensor, brightness: Factor, contrast: Factor) -> torch.Tensor:
+    """Add `brightness` to every pixel, then scale by `contrast` around each image's mean grey.
+
+    Factors may be floats or (B,) tensors (per-sample jitter when training); output clamped to [0, 1].
+    """
+    if not (isinstance(brightness, float) and brightness == 0.0):
+        image = adjust_brightness(image, brightness)
+    if not (isinstance(contrast, float) and contrast == 1.0):
+        image = adjust_contrast_with_mean_subtraction(image, contrast)
+    return image
+
+
+def degrade(
+    image: torch.Tensor,
+    grayscale: bool,
+    blur_factor: float,
+    brightness: Factor = 0.0,
+    contrast: Factor = 1.0,
+) -> torch.Tensor:
+    """The Learning to See degradation: grey, blurred, brightness and contrast shifted.
+
+    (B, 3, H, W) in [0, 1] → (B, 1 or 3, H, W) in [0, 1]. The daemon calls it with the live
+    parameters; the trainer calls it with random brightness and contrast per sample.
+    """
+    if grayscale:
+        image = to_grayscale(image)
+    image = blur(image, blur_factor)
+    return adjust(image, brightness, contrast)
+
+
+def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
+    """Give the generator the channel count it was built for (grey ↔ RGB)."""
+    have = image.shape[-3]
+    if have == channels:
+        return image
+    if channels == 1:
+        return to_grayscale(image)
+    return image.expand(*image.shape[:-3], channels, *image.shape[-2:])
+
+
+def prepare(
+    image: torch.Tensor, params: LiveParams, height: int, width: int, channels: int
+) -> torch.Tensor:
+    """A frame (B, 3, H, W) in [0, 1] → the generator's input (B, channels, height, width) in [-1, 1]."""
+    fitted = fit(image, height, width, params.fit)
+    degraded = degrade(fitted, params.grayscale, params.blur_factor, params.brightness, params.contrast)
+    return match_channels(degraded, channels) * 2.0 - 1.0

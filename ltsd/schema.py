@@ -1,0 +1,144 @@
+"""Typed, ranged fields for frozen dataclasses, and building them from plain mappings.
+
+Config sections and the live parameter registry both declare their fields with `setting()`, so the
+range, the allowed values and the doc line of a key are written once and every consumer (YAML
+loading, command-line overrides, OSC later) validates the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ltsd.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """What a field accepts: numeric bounds, a closed set of choices, or a pattern, plus its docs."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+    unit: str = ""
+    doc: str = ""
+
+    def allowed(self, kind: type) -> str:
+        """The allowed values in words, for error messages and generated docs."""
+        if self.choices is not None:
+            return "one of " + ", ".join(self.choices)
+        if self.pattern is not None:
+            return f"a string matching {self.pattern}"
+        if kind is bool:
+            return "true or false"
+        noun = "an integer" if kind is int else "a number" if kind is float else "a string"
+        if self.minimum is not None and self.maximum is not None:
+            return f"{noun} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
+        if self.minimum is not None:
+            return f"{noun} of at least {_fmt(self.minimum)}"
+        return noun
+
+
+def setting(
+    default: Any,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    choices: tuple[str, ...] | None = None,
+    pattern: str | None = None,
+    unit: str = "",
+    doc: str = "",
+) -> Any:
+    """A dataclass field with its FieldSpec attached as metadata."""
+    spec = FieldSpec(minimum, maximum, choices, pattern, unit, doc)
+    return dataclasses.field(default=default, metadata={"spec": spec})
+
+
+def spec_of(field: dataclasses.Field) -> FieldSpec:
+    return field.metadata.get("spec", FieldSpec())
+
+
+def coerce(kind: type, spec: FieldSpec, value: Any, key: str) -> Any:
+    """Check one value against its declared type and spec; raise ConfigError naming `key`."""
+
+    def refuse() -> typing.NoReturn:
+        raise ConfigError(f"{key}: expected {spec.allowed(kind)}, got {value!r}")
+
+    if kind is bool:
+        if not isinstance(value, bool):
+            refuse()
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            refuse()
+        if kind is int and not float(value).is_integer():
+            refuse()
+        if not math.isfinite(value):
+            refuse()
+        if spec.minimum is not None and value < spec.minimum:
+            refuse()
+        if spec.maximum is not None and value > spec.maximum:
+            refuse()
+        return kind(value)
+    if kind is str:
+        if not isinstance(value, str):
+            refuse()
+        if spec.choices is not None and value not in spec.choices:
+            refuse()
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            refuse()
+        return value
+    raise TypeError(f"unsupported field type {kind!r} for {key}")
+
+
+def build(cls: type[T], values: Mapping[str, Any] | None, prefix: str = "") -> T:
+    """Build dataclass `cls` from a mapping: unknown keys, wrong types and bad values are refused."""
+    values = {} if values is None else values
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in values:
+        if key not in fields:
+            known = ", ".join(fields)
+            raise ConfigError(f"{prefix}{key}: unknown key (known keys here: {known})")
+    kwargs: dict[str, Any] = {}
+    for name, field in fields.items():
+        if name not in values:
+            continue
+        kind = hints[name]
+        key = prefix + name
+        if dataclasses.is_dataclass(kind):
+            kwargs[name] = build(kind, values[name], key + ".")
+        else:
+            kwargs[name] = coerce(_plain(kind), spec_of(field), values[name], key)
+    return cls(**kwargs)
+
+
+def to_dict(instance: Any) -> dict[str, Any]:
+    """The plain nested mapping of a config dataclass (the inverse of `build`)."""
+    return dataclasses.asdict(instance)
+
+
+def field_types(cls: type) -> dict[str, type]:
+    return {name: _plain(kind) for name, kind in typing.get_type_hints(cls).items()}
+
+
+def _plain(kind: Any) -> type:
+    if isinstance(kind, types.UnionType):  # only `X | None` style hints would land here
+        raise TypeError(f"union field types are not supported: {kind}")
+    return kind
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}"
+

@@ -1,0 +1,35 @@
+"""Where frames come from. Every source has the same three calls; the pipeline owns the threads.
+
+read(timeout_s) blocks for at most timeout_s and returns the next Frame, or None when none came
+(a source that is looking for its sender, or between frames). close() releases what it holds.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ltsd.config import Config
+from ltsd.errors import SourceError
+from ltsd.frame import Frame
+
+
+class Source(Protocol):
+    description: str
+
+    def read(self, timeout_s: float) -> Frame | None: ...
+
+    def close(self) -> None: ...
+
+
+def open_source(config: Config) -> Source:
+    """The source named by `config.source.spec`."""
+    spec = config.source.spec
+    if spec == "synthetic":
+        from ltsd.sources.synthetic import SyntheticSource
+
+        return SyntheticSource(config.synthetic)
+    if spec.startswith("ndi:") and len(spec) > 4:
+        from ltsd.sources.ndi import NdiSource
+
+        return NdiSource(spec[4:], config.source.extra_ips, config.source.lost_after_s)
+    raise SourceError(f"source {spec!r}: expected 'synthetic' or 'ndi:NAME'")
