@@ -43,6 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("--verbose", action="store_true", help="debug logging")
     run.set_defaults(handler=run_command)
 
+    train = commands.add_parser("train", help="make a new world from a folder of images")
+    train.add_argument("images_dir", type=Path, help="folder of target images (nested folders too)")
+    train.add_argument("--name", required=True, help="name of the model to write")
+    train.add_argument("--models-dir", help="where to write it (default: the shipped models/)")
+    train.add_argument("--resolution", type=int, default=256, help="model size in px (default 256)")
+    train.add_argument("--ngf", type=int, default=8, help="generator width (default 8)")
+    train.add_argument("--max-filters", type=int, default=128, help="channel cap (default 128)")
+    train.add_argument("--ndf", type=int, default=64, help="discriminator width (default 64)")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    length.add_argument("--minutes", type=float, help="train for this long instead of --steps")
+    train.add_argument("--batch-size", type=int, default=4)
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(handler=train_command)
+
     models = commands.add_parser("models", help="list the models in the models folder")
     models.add_argument("--models-dir", help="folder of .safetensors models")
     models.set_defaults(handler=models_command)
@@ -77,6 +93,37 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None:
             overrides.setdefault(section, {})[key] = value
     return overrides
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from ltsd.config import ModelConfig
+    from ltsd.daemon import pick_device
+    from ltsd.train.trainer import TrainSettings, train
+
+    setup_logging("info")
+    if args.resolution % 2**8 and args.resolution % 2**7:
+        raise LtsdError(f"--resolution: expected a multiple of 128, got {args.resolution}")
+    for flag, value in (("--steps", args.steps), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise LtsdError(f"{flag}: expected a positive integer, got {value}")
+    settings = TrainSettings(
+        images_dir=args.images_dir,
+        name=args.name,
+        models_dir=ModelConfig(models_dir=args.models_dir or "").models_path(),
+        resolution=args.resolution,
+        ngf=args.ngf,
+        max_filters=args.max_filters,
+        depth=8 if args.resolution % 2**8 == 0 else 7,
+        ndf=args.ndf,
+        steps=args.steps,
+        minutes=args.minutes,
+        batch_size=args.batch_size,
+        device=pick_device(args.device),
+        seed=args.seed,
+    )
+    result = train(settings)
+    print(f"wrote {result.path} after {result.steps} steps (L1 {result.l1:.4f})")
+    return 0
 
 
 def models_command(args: argparse.Namespace) -> int:

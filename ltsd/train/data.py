@@ -1,0 +1,100 @@
+"""Training pairs made on the fly from target images only, as in Learning to See.
+
+Each target is scaled to a random 100–130 % of the model size and randomly cropped; the input is
+that crop passed through `ltsd.preprocess.degrade` — the daemon's own function — with random
+brightness (±20 %) and contrast (±15 %).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from kornia.geometry.transform import resize
+from PIL import Image, UnidentifiedImageError
+
+from ltsd.errors import LtsdError
+from ltsd.preprocess import degrade
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+@dataclass(frozen=True, slots=True)
+class Degradation:
+    """The recipe's parameters; stored in every exported model's metadata."""
+
+    grayscale: bool = True
+    blur_factor: float = 24.0
+    brightness_jitter: float = 0.2
+    contrast_jitter: float = 0.15
+    scale_range: tuple[float, float] = (1.0, 1.3)
+    flips: bool = False
+
+
+def load_images(folder: Path) -> list[torch.Tensor]:
+    """Every readable image under `folder` (nested too) as (3, H, W) float in [0, 1].
+
+    Unreadable files are skipped with a warning naming each; no usable image is a LtsdError.
+    """
+    if not folder.is_dir():
+        raise LtsdError(f"{folder}: image folder not found")
+    images = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        try:
+            with Image.open(path) as opened:
+                rgb = np.asarray(opened.convert("RGB"), dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, ValueError) as error:
+            log.warning("skipping %s: not a readable image (%s)", path, type(error).__name__)
+            continue
+        images.append(torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div_(255.0))
+    if not images:
+        raise LtsdError(f"{folder}: no readable images found")
+    return images
+
+
+def random_crops(
+    images: list[torch.Tensor], count: int, size: int, recipe: Degradation, rng: torch.Generator
+) -> torch.Tensor:
+    """`count` targets: each from a random image, scaled to 100–130 % of `size`, randomly cropped.
+
+    Returns (count, 3, size, size) in [0, 1].
+    """
+    crops = []
+    picks = torch.randint(len(images), (count,), generator=rng)
+    for pick in picks.tolist():
+        image = images[pick]
+        low, high = recipe.scale_range
+        scale = low + (high - low) * float(torch.rand((), generator=rng))
+        short_side = max(size, round(size * scale))
+        scaled = resize(image[None], short_side, side="short", interpolation="area")
+        height, width = scaled.shape[-2:]
+        top = int(torch.randint(height - size + 1, (), generator=rng))
+        left = int(torch.randint(width - size + 1, (), generator=rng))
+        crop = scaled[..., top : top + size, left : left + size]
+        if recipe.flips and bool(torch.rand((), generator=rng) < 0.5):
+            crop = crop.flip(-1)
+        if recipe.flips and bool(torch.rand((), generator=rng) < 0.5):
+            crop = crop.flip(-2)
+        crops.append(crop)
+    return torch.cat(crops)
+
+
+def make_pairs(
+    targets: torch.Tensor, recipe: Degradation, rng: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, targets) in [-1, 1] from targets (B, 3, H, W) in [0, 1]: the daemon's degradation
+    with per-sample random brightness and contrast."""
+    batch = targets.shape[0]
+    brightness = (torch.rand(batch, generator=rng) * 2 - 1) * recipe.brightness_jitter
+    contrast = 1 + (torch.rand(batch, generator=rng) * 2 - 1) * recipe.contrast_jitter
+    degraded = degrade(
+        targets, recipe.grayscale, recipe.blur_factor, brightness.to(targets), contrast.to(targets)
+    )
+    return degraded * 2 - 1, targets * 2 - 1

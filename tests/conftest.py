@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny real models, an NDI camera process, and `ltsd run` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.models import write_constant_model
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_RGB = (230, 26, 102)
+
+
+def unique_name(prefix: str) -> str:
+    """NDI names must not collide with other tests or other runs on the machine."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    write_constant_model(folder, "magenta", MODEL_RGB)
+    return folder
+
+
+class Processes:
+    """Starts child processes and makes sure none outlives the test."""
+
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen] = []
+
+    def start(self, *args: str) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+        child = subprocess.Popen(
+            [sys.executable, *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.children.append(child)
+        return child
+
+    def camera(self, name: str, *extra: str) -> subprocess.Popen:
+        return self.start("-m", "tests.helpers.ndi_camera", "--name", name, *extra)
+
+    def ltsd(self, *args: str) -> subprocess.Popen:
+        return self.start("-m", "ltsd.cli", *args)
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGKILL)
+            child.communicate(timeout=10)
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    spawned = Processes()
+    yield spawned
+    spawned.stop_all()

@@ -1,0 +1,109 @@
+"""`ltsd run` end to end over real NDI on loopback: camera process → ltsd process → receiver here."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import numpy as np
+
+from tests.conftest import MODEL_RGB, Processes, unique_name
+from tests.helpers.ndi_receiver import NdiReceiver
+
+CAMERA_SIZE = (160, 90)
+CAMERA_FPS = 30
+
+
+def start_camera(processes: Processes, name: str, first_timecode: int = 0) -> subprocess.Popen:
+    width, height = CAMERA_SIZE
+    return processes.camera(
+        name, "--width", str(width), "--height", str(height), "--fps", str(CAMERA_FPS),
+        "--seconds", "60", "--first-timecode", str(first_timecode),
+    )  # fmt: skip
+
+
+def start_ltsd(processes: Processes, camera: str, output: str, models_dir, *extra: str):
+    return processes.ltsd(
+        "run", "--source", f"ndi:{camera}", "--extra-ips", "127.0.0.1", "--ndi-name", output,
+        "--models-dir", str(models_dir), "--model", "magenta", *extra,
+    )  # fmt: skip
+
+
+def mean_rgb(pixels: np.ndarray) -> np.ndarray:
+    return pixels[:, :, [2, 1, 0]].reshape(-1, 3).mean(axis=0)
+
+
+def test_camera_frames_come_out_as_model_output_with_their_timecodes(processes, models_dir):
+    camera, output = unique_name("cam"), unique_name("out")
+    start_camera(processes, camera)
+    start_ltsd(processes, camera, output, models_dir)
+    receiver = NdiReceiver(output)
+    frames = receiver.frames(count=45, timeout_s=30)
+    receiver.close()
+
+    assert len(frames) == 45
+    assert {frame.size for frame in frames} == {CAMERA_SIZE}
+    for frame in frames[5:]:
+        assert np.allclose(mean_rgb(frame.pixels), MODEL_RGB, atol=12), mean_rgb(frame.pixels)
+    timecodes = [frame.timecode for frame in frames]
+    assert all(0 <= tc < 60 * CAMERA_FPS for tc in timecodes), "output must carry camera counters"
+    assert timecodes == sorted(timecodes) and len(set(timecodes)) == len(timecodes)
+    steady = frames[15:]
+    fps = (len(steady) - 1) / (steady[-1].arrived_s - steady[0].arrived_s)
+    assert fps >= 10, f"output rate {fps:.1f} fps is below the floor"
+
+
+def test_output_holds_while_camera_is_away_and_resumes_when_it_returns(processes, models_dir):
+    camera, output = unique_name("cam"), unique_name("out")
+    first = start_camera(processes, camera)
+    start_ltsd(processes, camera, output, models_dir)
+    receiver = NdiReceiver(output)
+    before = receiver.frames(count=20, timeout_s=30)
+    assert len(before) == 20
+
+    first.kill()
+    first.wait()
+    away = receiver.frames(count=10_000, timeout_s=4.0)
+    held = [frame for frame in away if frame.arrived_s > away[0].arrived_s + 2.0]
+    assert len(held) >= 20, "held frames must keep flowing at about the last rate"
+    assert len({frame.timecode for frame in held}) == 1, "held frames repeat the last timecode"
+    assert np.allclose(mean_rgb(held[-1].pixels), MODEL_RGB, atol=12)
+
+    start_camera(processes, camera, first_timecode=100_000)
+    fresh: list = []
+    deadline = time.monotonic() + 20
+    while not fresh and time.monotonic() < deadline:
+        fresh = [f for f in receiver.frames(count=10, timeout_s=1.0) if f.timecode >= 100_000]
+    receiver.close()
+    assert fresh, "frames from the returning camera must resume without a restart"
+
+
+def test_synthetic_source_frames_stop_after_frames_flag(processes, models_dir):
+    output = unique_name("out")
+    daemon = processes.ltsd(
+        "run", "--ndi-name", output, "--models-dir", str(models_dir), "--model", "magenta",
+        "--frames", "300",
+    )  # fmt: skip
+    receiver = NdiReceiver(output)
+    frames = receiver.frames(count=5, timeout_s=20)
+    receiver.close()
+    assert frames and {f.size for f in frames} == {(640, 360)}
+    assert daemon.wait(timeout=30) == 0
+
+
+def test_sigterm_stops_cleanly_within_two_seconds(processes, models_dir):
+    output = unique_name("out")
+    daemon = processes.ltsd("run", "--ndi-name", output, "--models-dir", str(models_dir),
+                            "--model", "magenta")  # fmt: skip
+    receiver = NdiReceiver(output)
+    assert receiver.frames(count=3, timeout_s=20)
+    receiver.close()
+    daemon.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    code = daemon.wait(timeout=10)
+    elapsed = time.monotonic() - sent
+    assert code == 0
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    _, stderr = daemon.communicate()
+    assert "Traceback" not in stderr
