@@ -1,4 +1,4 @@
-"""The `ltsd` command: parses flags, builds a Config, hands over. User mistakes exit 2 in one line."""
+"""The `ltsd` command: parses flags, builds a Config, hands over; user mistakes exit 2."""
 
 from __future__ import annotations
 
@@ -143,7 +143,9 @@ def models_command(args: argparse.Namespace) -> int:
             print(f"{name:<20} {'-':>10} {'-':>12} {size:>9}  unusable: {row.problem}")
             continue
         resolution = f"{row.info.resolution}x{row.info.resolution}"
-        print(f"{name:<20} {resolution:>10} {row.parameters:>12,} {size:>9}  {row.info.description}")
+        print(
+            f"{name:<20} {resolution:>10} {row.parameters:>12,} {size:>9}  {row.info.description}"
+        )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The daemon's configuration: typed sections, loaded from YAML, overridden by flags, validated once.
+"""The daemon's configuration: typed sections from YAML, overridden by flags, validated once.
 
 Every key, its type and its allowed values are declared here (live parameters in ltsd/params.py);
 config/default.yaml documents the same defaults and a test keeps the two equal.
@@ -123,6 +123,6 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults, then the file, then the flags; validated as one, so nothing starts half-configured."""
+    """Defaults, then the file, then the flags; validated as one: nothing starts half-configured."""
     values = read_yaml(path) if path is not None else {}
     return build(Config, merge(values, overrides or {}))

@@ -88,7 +88,7 @@ class Daemon:
 class StatusReporter:
     """A live status line on a terminal; plain periodic log lines otherwise; nothing when quiet."""
 
-    def __init__(self, stats: PipelineStats, model_name: str, device: str, log_config) -> None:  # noqa: ANN001
+    def __init__(self, stats: PipelineStats, model_name: str, device: str, log_config) -> None:
         self.stats = stats
         self.model_name = model_name
         self.device = device
@@ -118,5 +118,3 @@ class StatusReporter:
     def finish(self) -> None:
         if self.live_line and self.level != "quiet":
             sys.stderr.write("\n")
-
-

@@ -127,7 +127,7 @@ def list_models(models_dir: Path) -> list[ModelListing]:
     return rows
 
 
-def _open(path: Path):  # noqa: ANN202 - safetensors' handle type is not public
+def _open(path: Path):
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     try:
@@ -145,10 +145,14 @@ def _info_from(handle: Any, path: Path) -> ModelInfo:
     except (ValueError, TypeError, KeyError) as error:
         raise ModelError(f"{path}: unreadable ltsd metadata ({_first_line(error)})") from None
     if info.format_version != FORMAT_VERSION:
-        raise ModelError(f"{path}: model format {info.format_version}, this ltsd reads {FORMAT_VERSION}")
+        raise ModelError(
+            f"{path}: model format {info.format_version}, this ltsd reads {FORMAT_VERSION}"
+        )
     spec = info.architecture
     if info.resolution % (2**spec.depth) != 0:
-        raise ModelError(f"{path}: resolution {info.resolution} is not divisible by 2**{spec.depth}")
+        raise ModelError(
+            f"{path}: resolution {info.resolution} is not divisible by 2**{spec.depth}"
+        )
     return info
 
 

@@ -57,15 +57,16 @@ def registry() -> tuple[ParamInfo, ...]:
     """Every live parameter, in declaration order."""
     kinds = field_types(LiveParams)
     return tuple(
-        ParamInfo(f.name, kinds[f.name], f.default, spec_of(f)) for f in dataclasses.fields(LiveParams)
+        ParamInfo(f.name, kinds[f.name], f.default, spec_of(f))
+        for f in dataclasses.fields(LiveParams)
     )
 
 
 class ParamStore:
     """Thread-safe holder of the current LiveParams.
 
-    Writers (OSC, later) validate and swap in a new frozen snapshot under a lock; the frame loop reads
-    one snapshot per frame, so a change always lands at a frame boundary and never half-way.
+    Writers (OSC, later) validate and swap in a new frozen snapshot under a lock; the frame loop
+    reads one snapshot per frame, so a change always lands at a frame boundary and never half-way.
     """
 
     def __init__(self, initial: LiveParams) -> None:

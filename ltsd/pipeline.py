@@ -76,7 +76,9 @@ class PipelineStats:
         self.fps_out = _smoothed_rate(self.fps_out, self._last_out_ns, now_ns)
         self._last_out_ns = now_ns
         if latency_ms is not None:
-            self.latency_ms = latency_ms if self.latency_ms == 0 else 0.9 * self.latency_ms + 0.1 * latency_ms
+            self.latency_ms = (
+                latency_ms if self.latency_ms == 0 else 0.9 * self.latency_ms + 0.1 * latency_ms
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,9 @@ class Pipeline:
 
     def run(self, stop: threading.Event, max_frames: int | None = None) -> None:
         """Run until `stop` is set or `max_frames` frames were sent."""
-        receiver = threading.Thread(target=self._receive, args=(stop,), name="ltsd-receive", daemon=True)
+        receiver = threading.Thread(
+            target=self._receive, args=(stop,), name="ltsd-receive", daemon=True
+        )
         receiver.start()
         try:
             self._send_frames(stop, max_frames)
@@ -119,8 +123,8 @@ class Pipeline:
             stop.set()
             receiver.join(timeout=1.0)
 
-    def switch_model(self, path) -> str | None:  # noqa: ANN001 - a Path
-        """Load another model; on any problem keep the current one and return the one-line reason."""
+    def switch_model(self, path) -> str | None:
+        """Load another model; on any problem keep the current one and return the reason."""
         try:
             self.model = load_model(path, self.device)
         except ModelError as error:
@@ -137,7 +141,11 @@ class Pipeline:
         with torch.inference_mode():
             image = bgrx_to_tensor(frame.pixels, self.device)
             model_input = prepare(
-                image, self.params.snapshot(), resolution, resolution, model.info.architecture.in_channels
+                image,
+                self.params.snapshot(),
+                resolution,
+                resolution,
+                model.info.architecture.in_channels,
             )
             generated = model.generator(model_input)
             return tensor_to_bgrx(generated, height, width)
@@ -167,7 +175,9 @@ class Pipeline:
                 self.stats.count_out(sent_ns, (sent_ns - frame.received_ns) / 1e6)
             elif last_output is not None and now - last_frame_ns > lost_after_ns:
                 if self.stats.source_live:
-                    log.warning("source lost: sending %s frames until it returns", self.plan.on_source_lost)
+                    log.warning(
+                        "source lost: sending %s frames until it returns", self.plan.on_source_lost
+                    )
                     self.stats.source_live = False
                     if self.plan.on_source_lost == "black":
                         last_output = np.zeros_like(last_output)

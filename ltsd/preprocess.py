@@ -67,7 +67,7 @@ def blur(image: torch.Tensor, factor: float) -> torch.Tensor:
 def adjust(image: torch.Tensor, brightness: Factor, contrast: Factor) -> torch.Tensor:
     """Add `brightness` to every pixel, then scale by `contrast` around each image's mean grey.
 
-    Factors may be floats or (B,) tensors (per-sample jitter when training); output clamped to [0, 1].
+    Factors are floats or (B,) tensors (per-sample jitter in training); output clamped to [0, 1].
     """
     if not (isinstance(brightness, float) and brightness == 0.0):
         image = adjust_brightness(image, brightness)
@@ -107,7 +107,9 @@ def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
 def prepare(
     image: torch.Tensor, params: LiveParams, height: int, width: int, channels: int
 ) -> torch.Tensor:
-    """A frame (B, 3, H, W) in [0, 1] → the generator's input (B, channels, height, width) in [-1, 1]."""
+    """A frame (B, 3, H, W) in [0, 1] → generator input (B, channels, height, width) in [-1, 1]."""
     fitted = fit(image, height, width, params.fit)
-    degraded = degrade(fitted, params.grayscale, params.blur_factor, params.brightness, params.contrast)
+    degraded = degrade(
+        fitted, params.grayscale, params.blur_factor, params.brightness, params.contrast
+    )
     return match_channels(degraded, channels) * 2.0 - 1.0

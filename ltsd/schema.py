@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """What a field accepts: numeric bounds, a closed set of choices, or a pattern, plus its docs."""
+    """What a field accepts (bounds, a closed set of choices, or a pattern), plus its docs."""
 
     minimum: float | None = None
     maximum: float | None = None
@@ -101,10 +101,12 @@ def coerce(kind: type, spec: FieldSpec, value: Any, key: str) -> Any:
 
 
 def build(cls: type[T], values: Mapping[str, Any] | None, prefix: str = "") -> T:
-    """Build dataclass `cls` from a mapping: unknown keys, wrong types and bad values are refused."""
+    """Build dataclass `cls` from a mapping; unknown keys, wrong types, bad values are refused."""
     values = {} if values is None else values
     if not isinstance(values, Mapping):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {values!r}")
+        raise ConfigError(
+            f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {values!r}"
+        )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for key in values:
@@ -141,4 +143,3 @@ def _plain(kind: Any) -> type:
 
 def _fmt(number: float) -> str:
     return f"{number:g}"
-

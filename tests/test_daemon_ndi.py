@@ -1,4 +1,4 @@
-"""`ltsd run` end to end over real NDI on loopback: camera process → ltsd process → receiver here."""
+"""`ltsd run` end to end over real NDI on loopback: camera process → ltsd process → receiver."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Publishes frames as an NDI source that TouchDesigner, Resolume, OBS or Studio Monitor can pick up."""
+"""Publishes frames as an NDI source for TouchDesigner, Resolume, OBS or Studio Monitor."""
 
 from __future__ import annotations
 

@@ -61,14 +61,18 @@ class NdiSource:
     def _to_frame(self, video: ndi.VideoFrameV2, now: int) -> Frame | None:
         if video.FourCC not in _BGRX_LIKE:
             if video.FourCC != self._warned_format:
-                log.warning("NDI source %r sent %s frames; skipping them", self._wanted, video.FourCC)
+                log.warning(
+                    "NDI source %r sent %s frames; skipping them", self._wanted, video.FourCC
+                )
                 self._warned_format = video.FourCC
             return None
         self._last_video_ns = now
         pixels = np.array(video.data, dtype=np.uint8, copy=True)  # the NDI buffer is freed next
         if pixels.ndim != 3 or pixels.shape[2] != 4:
             return None
-        rate = Fraction(video.frame_rate_N, video.frame_rate_D) if video.frame_rate_D else Fraction(30)
+        rate = (
+            Fraction(video.frame_rate_N, video.frame_rate_D) if video.frame_rate_D else Fraction(30)
+        )
         return Frame(pixels, int(video.timecode), rate, now)
 
     def _connect(self, timeout_s: float) -> None:

@@ -76,8 +76,12 @@ def render_scene(things: list[Thing], width: int, height: int, t_s: float) -> np
     edge = 1.5 / height  # anti-aliasing width: about a pixel and a half
     shadow_offset = 0.02
     for thing in things:
-        cx = thing.centre[0] + thing.sway[0] * math.sin(2 * math.pi * thing.sway_hz[0] * t_s + thing.phase)
-        cy = thing.centre[1] + thing.sway[1] * math.sin(2 * math.pi * thing.sway_hz[1] * t_s + 2 * thing.phase)
+        cx = thing.centre[0] + thing.sway[0] * math.sin(
+            2 * math.pi * thing.sway_hz[0] * t_s + thing.phase
+        )
+        cy = thing.centre[1] + thing.sway[1] * math.sin(
+            2 * math.pi * thing.sway_hz[1] * t_s + 2 * thing.phase
+        )
         angle = thing.phase + thing.spin_rad_per_s * t_s
         reach = math.hypot(thing.half_width, thing.half_height) + shadow_offset + 4 * edge
         rows = slice(*_pixel_span(cy - reach, cy + reach, ys))
@@ -103,7 +107,9 @@ class SyntheticSource:
     """Paces `render_scene` at the configured frame rate; never falls behind by bursting."""
 
     def __init__(self, config: SyntheticConfig) -> None:
-        self.description = f"synthetic {config.width}x{config.height}@{config.fps:g} seed {config.seed}"
+        self.description = (
+            f"synthetic {config.width}x{config.height}@{config.fps:g} seed {config.seed}"
+        )
         self._config = config
         self._things = make_things(config.seed)
         self._frame_rate = Fraction(config.fps).limit_denominator(1001)
@@ -113,7 +119,9 @@ class SyntheticSource:
 
     def frame_at(self, index: int) -> np.ndarray:
         """The BGRX pixels of frame `index` (a fresh array)."""
-        rgb = render_scene(self._things, self._config.width, self._config.height, index / self._config.fps)
+        rgb = render_scene(
+            self._things, self._config.width, self._config.height, index / self._config.fps
+        )
         bgrx = self._bgrx.copy()
         bgrx[:, :, :3] = (rgb[:, :, ::-1] * 255.0 + 0.5).astype(np.uint8)
         return bgrx

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -35,12 +35,12 @@ class TrainSettings:
     steps: int = 2000
     minutes: float | None = None
     batch_size: int = 4
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int = 0
     l1_weight: float = 100.0
     learning_rate: float = 2e-4
     log_every: int = 50
-    recipe: Degradation = Degradation()
+    recipe: Degradation = field(default_factory=Degradation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +111,15 @@ def train(settings: TrainSettings) -> TrainResult:
             step += 1
             l1_avg = l1.item() if step == 1 else 0.98 * l1_avg + 0.02 * l1.item()
             adversarial_avg = (
-                adversarial.item() if step == 1 else 0.98 * adversarial_avg + 0.02 * adversarial.item()
+                adversarial.item()
+                if step == 1
+                else 0.98 * adversarial_avg + 0.02 * adversarial.item()
             )
             if step % settings.log_every == 0:
                 rate = step / (time.monotonic() - started)
-                log.info("step %d  L1 %.4f  GAN %.3f  %.2f it/s", step, l1_avg, adversarial_avg, rate)
+                log.info(
+                    "step %d  L1 %.4f  GAN %.3f  %.2f it/s", step, l1_avg, adversarial_avg, rate
+                )
     except KeyboardInterrupt:
         log.info("interrupted at step %d; exporting what was learned", step)
 

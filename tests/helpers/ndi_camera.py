@@ -1,4 +1,4 @@
-"""A stand-in NDI camera for tests and benchmarks: a moving gradient with the frame counter as timecode.
+"""A stand-in NDI camera for tests and benchmarks: a moving gradient, frame counter as timecode.
 
     python -m tests.helpers.ndi_camera --name NAME [--width 160 --height 90 --fps 30]
         [--seconds 60] [--first-timecode 0]
