@@ -15,8 +15,10 @@ CAMERA_SIZE = (160, 90)
 CAMERA_FPS = 30
 
 
-def start_camera(processes: Processes, name: str, first_timecode: int = 0) -> subprocess.Popen:
-    width, height = CAMERA_SIZE
+def start_camera(
+    processes: Processes, name: str, first_timecode: int = 0, size: tuple[int, int] = CAMERA_SIZE
+) -> subprocess.Popen:
+    width, height = size
     return processes.camera(
         name, "--width", str(width), "--height", str(height), "--fps", str(CAMERA_FPS),
         "--seconds", "60", "--first-timecode", str(first_timecode),
@@ -54,7 +56,7 @@ def test_camera_frames_come_out_as_model_output_with_their_timecodes(processes, 
     assert fps >= 10, f"output rate {fps:.1f} fps is below the floor"
 
 
-def test_output_holds_while_camera_is_away_and_resumes_when_it_returns(processes, models_dir):
+def test_output_holds_while_camera_is_away_and_follows_it_back_at_a_new_size(processes, models_dir):
     camera, output = unique_name("cam"), unique_name("out")
     first = start_camera(processes, camera)
     start_ltsd(processes, camera, output, models_dir)
@@ -70,13 +72,15 @@ def test_output_holds_while_camera_is_away_and_resumes_when_it_returns(processes
     assert len({frame.timecode for frame in held}) == 1, "held frames repeat the last timecode"
     assert np.allclose(mean_rgb(held[-1].pixels), MODEL_RGB, atol=12)
 
-    start_camera(processes, camera, first_timecode=100_000)
+    start_camera(processes, camera, first_timecode=100_000, size=(192, 108))
     fresh: list = []
     deadline = time.monotonic() + 20
     while not fresh and time.monotonic() < deadline:
         fresh = [f for f in receiver.frames(count=10, timeout_s=1.0) if f.timecode >= 100_000]
     receiver.close()
     assert fresh, "frames from the returning camera must resume without a restart"
+    assert fresh[-1].size == (192, 108), "the output follows the source's new size"
+    assert np.allclose(mean_rgb(fresh[-1].pixels), MODEL_RGB, atol=12)
 
 
 def test_synthetic_source_frames_stop_after_frames_flag(processes, models_dir):

@@ -1,0 +1,71 @@
+"""The frame path in-process: real synthetic source, real models, real NDI sink."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ltsd.config import SyntheticConfig
+from ltsd.frame import Frame
+from ltsd.modelstore import load_model
+from ltsd.params import LiveParams, ParamStore
+from ltsd.pipeline import LatestSlot, OutputPlan, Pipeline
+from ltsd.sinks.ndi import NdiSink
+from ltsd.sources.synthetic import SyntheticSource
+from tests.conftest import MODEL_RGB, unique_name
+from tests.helpers.models import write_constant_model
+
+
+def make_pipeline(models_dir: Path, size: tuple[int, int] | None = None) -> Pipeline:
+    source = SyntheticSource(SyntheticConfig(width=96, height=54, fps=60))
+    model = load_model(models_dir / "magenta.safetensors")
+    sink = NdiSink(unique_name("pipe"))
+    plan = OutputPlan(fixed_size=size, on_source_lost="hold", lost_after_s=1.0)
+    return Pipeline(source, model, ParamStore(LiveParams()), sink, plan, torch.device("cpu"))
+
+
+def synthetic_frame(width: int = 96, height: int = 54) -> Frame:
+    pixels = SyntheticSource(SyntheticConfig(width=width, height=height)).frame_at(0)
+    return Frame(pixels, 0, Fraction(30), 0)
+
+
+def test_process_returns_the_models_colour_at_the_source_size(models_dir: Path):
+    pipeline = make_pipeline(models_dir)
+    out = pipeline.process(synthetic_frame())
+    assert out.shape == (54, 96, 4) and out.dtype == np.uint8
+    assert np.abs(out[:, :, [2, 1, 0]].astype(int) - MODEL_RGB).max() <= 1
+    assert (out[:, :, 3] == 255).all()
+    pipeline.sink.close()
+
+
+def test_fixed_output_size_is_honoured(models_dir: Path):
+    pipeline = make_pipeline(models_dir, size=(128, 72))
+    assert pipeline.process(synthetic_frame()).shape == (72, 128, 4)
+    pipeline.sink.close()
+
+
+def test_a_bad_model_switch_keeps_the_running_model(models_dir: Path, tmp_path: Path):
+    pipeline = make_pipeline(models_dir)
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"garbage")
+    problem = pipeline.switch_model(broken)
+    assert problem is not None and "broken.safetensors" in problem
+    assert pipeline.model.info.name == "magenta"
+    write_constant_model(tmp_path, "teal", (20, 160, 150))
+    assert pipeline.switch_model(tmp_path / "teal.safetensors") is None
+    out = pipeline.process(synthetic_frame())
+    assert np.abs(out[:, :, [2, 1, 0]].astype(int) - (20, 160, 150)).max() <= 1
+    pipeline.sink.close()
+
+
+def test_latest_slot_hands_on_only_the_newest_frame():
+    slot = LatestSlot()
+    frames = [Frame(np.zeros((2, 2, 4), np.uint8), tc, Fraction(30), 0) for tc in range(3)]
+    for frame in frames:
+        slot.put(frame)
+    assert slot.take(0.01) is frames[-1]
+    assert slot.take(0.01) is None
+    assert slot.dropped == 2
