@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(handler=train_command)
 
+    bench = commands.add_parser("bench", help="measure generator speed; prints a markdown table")
+    bench.add_argument("--models-dir", help="folder of .safetensors models")
+    bench.add_argument("--resolutions", default="256,512", help="comma list (default 256,512)")
+    bench.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    bench.add_argument("--runs", type=int, default=50, help="timed frames per row (default 50)")
+    bench.add_argument("--output", type=Path, help="also write the table to this markdown file")
+    bench.set_defaults(handler=bench_command)
+
     models = commands.add_parser("models", help="list the models in the models folder")
     models.add_argument("--models-dir", help="folder of .safetensors models")
     models.set_defaults(handler=models_command)
@@ -123,6 +131,38 @@ def train_command(args: argparse.Namespace) -> int:
     )
     result = train(settings)
     print(f"wrote {result.path} after {result.steps} steps (L1 {result.l1:.4f})")
+    return 0
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    from ltsd.bench import generator_table, markdown
+    from ltsd.config import ModelConfig
+    from ltsd.daemon import pick_device
+
+    try:
+        resolutions = [int(value) for value in args.resolutions.split(",")]
+    except ValueError:
+        raise LtsdError(
+            f"--resolutions: expected a comma list of integers, got {args.resolutions!r}"
+        ) from None
+    if args.runs < 1 or any(r < 256 or r % 256 for r in resolutions):
+        raise LtsdError("--runs must be positive and --resolutions multiples of 256")
+    device = pick_device(args.device)
+    models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()
+    rows = generator_table(models_dir, resolutions, device, args.runs)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    header = (
+        f"Generator only, batch 1, {device.type} ({where or platform.machine()}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.runs} runs per row"
+    )
+    table = header + "\n\n" + markdown(rows)
+    print(table)
+    if args.output:
+        args.output.write_text(table + "\n")
     return 0
 
 

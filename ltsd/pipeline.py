@@ -59,6 +59,7 @@ class PipelineStats:
     frames_in: int = 0
     frames_out: int = 0
     frames_held: int = 0
+    frames_failed: int = 0
     fps_in: float = 0.0
     fps_out: float = 0.0
     latency_ms: float = 0.0
@@ -150,6 +151,20 @@ class Pipeline:
             generated = model.generator(model_input)
             return tensor_to_bgrx(generated, height, width)
 
+    def _process_or_skip(self, frame: Frame) -> np.ndarray | None:
+        """process(), but a frame that cannot be processed is logged and dropped, never fatal:
+        an installation must outlive one odd frame."""
+        try:
+            return self.process(frame)
+        except Exception as error:  # noqa: BLE001 - logged and counted; the show goes on
+            self.stats.frames_failed += 1
+            if self.stats.frames_failed == 1 or self.stats.frames_failed % 1000 == 0:
+                log.error(
+                    "frame %dx%d skipped (%d so far): %s",
+                    frame.width, frame.height, self.stats.frames_failed, error,
+                )  # fmt: skip
+            return None
+
     def _receive(self, stop: threading.Event) -> None:
         while not stop.is_set():
             frame = self.source.read(timeout_s=0.1)
@@ -167,8 +182,13 @@ class Pipeline:
             frame = self._slot.take(timeout_s=float(1 / last_rate))
             now = time.monotonic_ns()
             if frame is not None:
-                last_output = self.process(frame)
+                output = self._process_or_skip(frame)
+                if output is None:
+                    continue
+                last_output = output
                 last_timecode, last_rate, last_frame_ns = frame.timecode, frame.frame_rate, now
+                if not self.stats.source_live:
+                    log.info("source live: %dx%d @ %s fps", frame.width, frame.height, last_rate)
                 self.sink.send(last_output, last_timecode, last_rate)
                 self.stats.source_live = True
                 sent_ns = time.monotonic_ns()

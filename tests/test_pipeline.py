@@ -69,3 +69,12 @@ def test_latest_slot_hands_on_only_the_newest_frame():
     assert slot.take(0.01) is frames[-1]
     assert slot.take(0.01) is None
     assert slot.dropped == 2
+
+
+def test_a_frame_that_cannot_be_processed_is_skipped_not_fatal(models_dir: Path):
+    pipeline = make_pipeline(models_dir)
+    empty = Frame(np.zeros((0, 0, 4), np.uint8), 0, Fraction(30), 0)
+    assert pipeline._process_or_skip(empty) is None
+    assert pipeline.stats.frames_failed == 1
+    assert pipeline._process_or_skip(synthetic_frame()) is not None
+    pipeline.sink.close()

@@ -68,7 +68,7 @@ class NdiSource:
             return None
         self._last_video_ns = now
         pixels = np.array(video.data, dtype=np.uint8, copy=True)  # the NDI buffer is freed next
-        if pixels.ndim != 3 or pixels.shape[2] != 4:
+        if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.size == 0:
             return None
         rate = (
             Fraction(video.frame_rate_N, video.frame_rate_D) if video.frame_rate_D else Fraction(30)
