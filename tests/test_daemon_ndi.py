@@ -111,3 +111,20 @@ def test_sigterm_stops_cleanly_within_two_seconds(processes, models_dir):
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     _, stderr = daemon.communicate()
     assert "Traceback" not in stderr
+
+
+def test_readme_default_runs_the_shipped_world_on_the_synthetic_scene(processes):
+    """`ltsd run` with no flags but a name: built-in scene, default model from models/."""
+    output = unique_name("out")
+    daemon = processes.ltsd("run", "--ndi-name", output)
+    receiver = NdiReceiver(output)
+    frames = receiver.frames(count=10, timeout_s=30)
+    receiver.close()
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=10) == 0
+    _, stderr = daemon.communicate()
+    assert "model 'nebula'" in stderr
+    assert len(frames) == 10 and {f.size for f in frames} == {(640, 360)}
+    assert frames[-1].pixels[:, :, :3].std() > 2, (
+        "the world should show structure, not a flat frame"
+    )
