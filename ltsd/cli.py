@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=4)
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
+    train.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    train.add_argument("--run-dir", type=Path, help="checkpoints and sample sheets (default: "
+                       "runs/NAME)")  # fmt: skip
+    train.add_argument("--checkpoint-every", type=int, default=500, help="steps (default 500)")
     train.set_defaults(handler=train_command)
 
     bench = commands.add_parser("bench", help="measure generator speed; prints a markdown table")
@@ -106,12 +111,14 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def train_command(args: argparse.Namespace) -> int:
     from ltsd.config import ModelConfig
     from ltsd.daemon import pick_device
+    from ltsd.train.data import Degradation
     from ltsd.train.trainer import TrainSettings, train
 
     setup_logging("info")
     if args.resolution % 2**8 and args.resolution % 2**7:
         raise LtsdError(f"--resolution: expected a multiple of 128, got {args.resolution}")
-    for flag, value in (("--steps", args.steps), ("--batch-size", args.batch_size)):
+    positive = ("--steps", args.steps), ("--batch-size", args.batch_size)
+    for flag, value in (*positive, ("--checkpoint-every", args.checkpoint_every)):
         if value < 1:
             raise LtsdError(f"{flag}: expected a positive integer, got {value}")
     settings = TrainSettings(
@@ -128,6 +135,11 @@ def train_command(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=pick_device(args.device),
         seed=args.seed,
+        recipe=Degradation(flips=args.flips),
+        resume=args.resume,
+        run_dir=args.run_dir,
+        checkpoint_every=args.checkpoint_every,
+        sample_every=args.checkpoint_every,
     )
     result = train(settings)
     print(f"wrote {result.path} after {result.steps} steps (L1 {result.l1:.4f})")

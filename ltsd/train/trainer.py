@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch import nn
 
 from ltsd.generator import GeneratorSpec, UNetGenerator
 from ltsd.modelstore import ModelInfo, model_path, save_model
+from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
 from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
 from ltsd.train.discriminator import patch_discriminator
 
@@ -40,6 +43,10 @@ class TrainSettings:
     l1_weight: float = 100.0
     learning_rate: float = 2e-4
     log_every: int = 50
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    resume: bool = False
+    run_dir: Path | None = None
     recipe: Degradation = field(default_factory=Degradation)
 
 
@@ -63,6 +70,11 @@ def init_weights(module: nn.Module) -> None:
 
 
 def train(settings: TrainSettings) -> TrainResult:
+    """Train, checkpointing every `checkpoint_every` steps; then export the model.
+
+    With `resume`, the run folder's checkpoint restores weights, Adam moments, RNG states and the
+    step, so the result is the same as an uninterrupted run. Ctrl-C checkpoints and exports.
+    """
     torch.manual_seed(settings.seed)
     rng = torch.Generator().manual_seed(settings.seed)
     images = load_images(settings.images_dir)
@@ -77,16 +89,36 @@ def train(settings: TrainSettings) -> TrainResult:
     betas = (0.5, 0.999)
     g_optimizer = torch.optim.Adam(generator.parameters(), settings.learning_rate, betas=betas)
     d_optimizer = torch.optim.Adam(discriminator.parameters(), settings.learning_rate, betas=betas)
+    modules = {"generator": generator, "discriminator": discriminator}
+    optimizers = {"generator_optimizer": g_optimizer, "discriminator_optimizer": d_optimizer}
     gan_loss = nn.BCEWithLogitsLoss()
     l1_loss = nn.L1Loss()
 
-    deadline = time.monotonic() + settings.minutes * 60 if settings.minutes else None
-    started = time.monotonic()
+    run_dir = settings.run_dir or Path("runs") / settings.name
+    checkpoint = run_dir / "checkpoint.safetensors"
     step = 0
     l1_avg = adversarial_avg = 0.0
+    if settings.resume:
+        rng_states, progress = load_checkpoint(checkpoint, modules, optimizers)
+        rng.set_state(rng_states["data"])
+        torch.set_rng_state(rng_states["torch"])
+        step, l1_avg, adversarial_avg = progress["step"], progress["l1"], progress["adversarial"]
+        log.info("resumed %r at step %d from %s", settings.name, step, checkpoint)
+
+    def save() -> None:
+        save_checkpoint(
+            checkpoint, modules, optimizers,
+            {"data": rng.get_state(), "torch": torch.get_rng_state()},
+            {"step": step, "l1": l1_avg, "adversarial": adversarial_avg},
+        )  # fmt: skip
+
+    sample_rng = torch.Generator().manual_seed(settings.seed + 1)
+    sample_targets = random_crops(images, 3, settings.resolution, recipe, sample_rng)
+    sample_inputs, sample_targets = make_pairs(sample_targets, recipe, sample_rng)
+    progress_line = ProgressLine(settings, step)
     log.info("training %r on %d images, %s, %s", settings.name, len(images), spec, device)
     try:
-        while step < settings.steps if deadline is None else time.monotonic() < deadline:
+        while not progress_line.finished(step):
             targets = random_crops(images, settings.batch_size, settings.resolution, recipe, rng)
             inputs, targets = make_pairs(targets.to(device), recipe, rng)
             fakes = generator(inputs)
@@ -115,13 +147,17 @@ def train(settings: TrainSettings) -> TrainResult:
                 if step == 1
                 else 0.98 * adversarial_avg + 0.02 * adversarial.item()
             )
-            if step % settings.log_every == 0:
-                rate = step / (time.monotonic() - started)
-                log.info(
-                    "step %d  L1 %.4f  GAN %.3f  %.2f it/s", step, l1_avg, adversarial_avg, rate
-                )
+            progress_line.update(step, l1_avg, adversarial_avg)
+            if step % settings.checkpoint_every == 0:
+                save()
+            if step % settings.sample_every == 0:
+                write_sample_sheet(run_dir / "samples" / f"step_{step:06d}.png", generator,
+                                   sample_inputs, sample_targets)  # fmt: skip
     except KeyboardInterrupt:
-        log.info("interrupted at step %d; exporting what was learned", step)
+        log.info("interrupted at step %d; checkpointing and exporting", step)
+    finally:
+        progress_line.close()
+    save()
 
     info = ModelInfo(
         name=settings.name,
@@ -145,5 +181,66 @@ def train(settings: TrainSettings) -> TrainResult:
     )
     path = model_path(settings.models_dir, settings.name)
     save_model(path, generator.eval(), info)
+    generator.train()
     log.info("wrote %s", path)
     return TrainResult(path, step, l1_avg, adversarial_avg)
+
+
+def write_sample_sheet(
+    path: Path, generator: UNetGenerator, inputs: torch.Tensor, targets: torch.Tensor
+) -> None:
+    """Rows of input | output | target, from fixed crops so sheets compare across steps."""
+    was_training = generator.training
+    generator.eval()
+    device = next(generator.parameters()).device
+    with torch.inference_mode():
+        outputs = generator(inputs.to(device)).cpu()
+    generator.train(was_training)
+    rows = [
+        torch.cat([inputs[i].expand(3, -1, -1), outputs[i], targets[i]], dim=2)
+        for i in range(inputs.shape[0])
+    ]
+    sheet = ((torch.cat(rows, dim=1) + 1) / 2).clamp(0, 1).mul(255).round().to(torch.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet.permute(1, 2, 0).numpy()).save(path)
+
+
+class ProgressLine:
+    """Step, losses, it/s and ETA: a live line on a terminal, periodic log lines elsewhere."""
+
+    def __init__(self, settings: TrainSettings, first_step: int) -> None:
+        self.settings = settings
+        self.first_step = first_step
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.minutes * 60 if settings.minutes else None
+        self.live = sys.stderr.isatty()
+
+    def finished(self, step: int) -> bool:
+        if self.deadline is not None:
+            return time.monotonic() >= self.deadline
+        return step >= self.settings.steps
+
+    def update(self, step: int, l1: float, adversarial: float) -> None:
+        if not self.live and step % self.settings.log_every:
+            return
+        elapsed = time.monotonic() - self.started
+        rate = (step - self.first_step) / elapsed if elapsed > 0 else 0.0
+        if self.deadline is not None:
+            eta_s = max(0.0, self.deadline - time.monotonic())
+            total = "?"
+        else:
+            eta_s = (self.settings.steps - step) / rate if rate > 0 else 0.0
+            total = str(self.settings.steps)
+        text = (
+            f"step {step}/{total}  L1 {l1:.4f}  GAN {adversarial:.3f}  {rate:.2f} it/s  "
+            f"ETA {int(eta_s) // 60}:{int(eta_s) % 60:02d}"
+        )
+        if self.live:
+            sys.stderr.write("\r" + text + "\x1b[K")
+            sys.stderr.flush()
+        else:
+            log.info("%s", text)
+
+    def close(self) -> None:
+        if self.live:
+            sys.stderr.write("\n")

@@ -1,0 +1,77 @@
+"""Training checkpoints as safetensors (never pickle): weights, optimizer moments and RNG states.
+
+Optimizer state dicts are flattened to `prefix.<param index>.<name>` tensors plus JSON for the
+param groups, so resuming restores Adam exactly and the run continues as if never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from ltsd.errors import LtsdError
+
+
+def save_checkpoint(
+    path: Path,
+    modules: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    rng_states: dict[str, torch.Tensor],
+    progress: dict[str, Any],
+) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    groups: dict[str, Any] = {}
+    for name, module in modules.items():
+        for key, value in module.state_dict().items():
+            tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
+    for name, optimizer in optimizers.items():
+        state = optimizer.state_dict()
+        groups[name] = state["param_groups"]
+        for index, slots in state["state"].items():
+            for slot, value in slots.items():
+                tensors[f"{name}.{index}.{slot}"] = torch.as_tensor(value).detach().cpu().clone()
+    for name, value in rng_states.items():
+        tensors[f"rng.{name}"] = value.cpu().clone()
+    metadata = {"progress": json.dumps(progress), "param_groups": json.dumps(groups)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    save_file(tensors, str(partial), metadata=metadata)
+    partial.replace(path)
+
+
+def load_checkpoint(
+    path: Path,
+    modules: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Restore modules and optimizers in place; return (rng states, progress)."""
+    if not path.is_file():
+        raise LtsdError(f"{path}: no checkpoint to resume from")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        progress = json.loads(metadata["progress"])
+        groups = json.loads(metadata["param_groups"])
+    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        raise LtsdError(f"{path}: unreadable checkpoint ({error})") from None
+    for name, module in modules.items():
+        prefix = f"{name}."
+        module.load_state_dict(
+            {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+        )
+    for name, optimizer in optimizers.items():
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        prefix = f"{name}."
+        for key, value in tensors.items():
+            if key.startswith(prefix) and key.count(".") == 2:
+                _, index, slot = key.split(".")
+                state.setdefault(int(index), {})[slot] = value
+        optimizer.load_state_dict({"state": state, "param_groups": groups[name]})
+    rng = {k.removeprefix("rng."): v for k, v in tensors.items() if k.startswith("rng.")}
+    return rng, progress

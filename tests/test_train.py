@@ -1,0 +1,117 @@
+"""`ltsd train` for real on tiny generated images: export, listing, running, resume, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ltsd import preprocess
+from ltsd.train import data as train_data
+from ltsd.modelstore import load_model
+from ltsd.params import LiveParams
+from ltsd.train.data import Degradation, make_pairs
+from tests.conftest import REPO
+
+TINY = [
+    "--resolution",
+    "128",
+    "--ngf",
+    "4",
+    "--max-filters",
+    "16",
+    "--ndf",
+    "8",
+    "--batch-size",
+    "2",
+]
+
+
+def ltsd(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ltsd.cli", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def images_dir(tmp_path: Path) -> Path:
+    """Three small pictures (one in a nested folder) and one broken file."""
+    folder = tmp_path / "world"
+    (folder / "nested").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for index, where in enumerate([folder, folder, folder / "nested"]):
+        pixels = rng.integers(0, 256, size=(150, 200, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(where / f"picture_{index}.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, tmp_path: Path):
+    models = tmp_path / "models"
+    trained = ltsd("train", str(images_dir), "--name", "tiny", "--models-dir", str(models),
+                   "--steps", "3", "--run-dir", str(tmp_path / "run"), *TINY)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "broken.jpg" in trained.stderr, "the unreadable file must be named"
+    info = load_model(models / "tiny.safetensors").info
+    assert info.provenance["image_count"] == 3 and info.provenance["steps"] == 3
+    assert info.preprocessing["blur_factor"] == 24.0
+
+    listed = ltsd("models", "--models-dir", str(models))
+    assert any(line.startswith("tiny") and "128x128" in line for line in listed.stdout.splitlines())
+
+    ran = ltsd("run", "--models-dir", str(models), "--model", "tiny", "--frames", "3",
+               "--ndi-name", f"train-test-{tmp_path.name}", "--quiet")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_resume_continues_exactly_where_it_stopped(images_dir: Path, tmp_path: Path):
+    def run(name: str, steps: int, *extra: str) -> subprocess.CompletedProcess:
+        return ltsd("train", str(images_dir), "--name", name, "--models-dir", str(tmp_path),
+                    "--run-dir", str(tmp_path / f"run-{name}"), "--steps", str(steps),
+                    "--checkpoint-every", "2", *TINY, *extra)  # fmt: skip
+
+    assert run("straight", 4).returncode == 0
+    assert run("resumed", 2).returncode == 0
+    resumed = run("resumed", 4, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed 'resumed' at step 2" in resumed.stderr
+    straight = load_model(tmp_path / "straight.safetensors")
+    again = load_model(tmp_path / "resumed.safetensors")
+    assert again.info.provenance["steps"] == 4
+    for (key, a), b in zip(straight.generator.state_dict().items(),
+                           again.generator.state_dict().values(), strict=True):  # fmt: skip
+        assert torch.equal(a, b), f"{key} differs after resume"
+
+
+def test_empty_folder_is_a_one_line_error(tmp_path: Path):
+    result = ltsd("train", str(tmp_path), "--name", "nothing", "--models-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "no readable images" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_trainer_and_daemon_share_one_degradation():
+    assert train_data.degrade is preprocess.degrade
+    image = torch.rand(1, 3, 64, 64)
+    params = LiveParams(blur_factor=24.0, brightness=0.1, contrast=1.1)
+    daemon_input = preprocess.prepare(image, params, 64, 64, 1)
+    trainer_style = preprocess.degrade(image, True, 24.0, 0.1, 1.1) * 2 - 1
+    assert torch.allclose(daemon_input, trainer_style)
+
+
+def test_training_jitter_stays_within_brightness_and_contrast_bounds():
+    recipe = Degradation(blur_factor=1.0)
+    targets = torch.zeros(256, 3, 2, 2)
+    targets[:, :, 0] = 0.4  # top row 0.4, bottom row 0.6: difference 0.2, mean 0.5
+    targets[:, :, 1] = 0.6
+    inputs, _ = make_pairs(targets, recipe, torch.Generator().manual_seed(0))
+    grey = (inputs + 1) / 2
+    shift = grey.mean(dim=(1, 2, 3)) - 0.5
+    gain = (grey[:, 0, 1, 0] - grey[:, 0, 0, 0]) / 0.2
+    assert shift.abs().max() <= 0.2 + 1e-5 and shift.abs().max() > 0.15
+    assert (gain - 1).abs().max() <= 0.15 + 1e-4 and (gain - 1).abs().max() > 0.1
