@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from ltsd import preprocess
-from ltsd.train import data as train_data
 from ltsd.modelstore import load_model
 from ltsd.params import LiveParams
+from ltsd.train import data as train_data
 from ltsd.train.data import Degradation, make_pairs
 from tests.conftest import REPO
 
