@@ -14,7 +14,7 @@ from types import FrameType
 
 import torch
 
-from ltsd.config import Config
+from ltsd.config import Config, LogConfig
 from ltsd.errors import ConfigError
 from ltsd.modelstore import load_model, model_path
 from ltsd.params import ParamStore
@@ -88,7 +88,9 @@ class Daemon:
 class StatusReporter:
     """A live status line on a terminal; plain periodic log lines otherwise; nothing when quiet."""
 
-    def __init__(self, stats: PipelineStats, model_name: str, device: str, log_config) -> None:
+    def __init__(
+        self, stats: PipelineStats, model_name: str, device: str, log_config: LogConfig
+    ) -> None:
         self.stats = stats
         self.model_name = model_name
         self.device = device

@@ -127,7 +127,7 @@ def list_models(models_dir: Path) -> list[ModelListing]:
     return rows
 
 
-def _open(path: Path):
+def _open(path: Path) -> Any:
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     try:

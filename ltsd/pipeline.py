@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -124,7 +125,7 @@ class Pipeline:
             stop.set()
             receiver.join(timeout=1.0)
 
-    def switch_model(self, path) -> str | None:
+    def switch_model(self, path: Path) -> str | None:
         """Load another model; on any problem keep the current one and return the reason."""
         try:
             self.model = load_model(path, self.device)

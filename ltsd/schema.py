@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -122,23 +121,13 @@ def build(cls: type[T], values: Mapping[str, Any] | None, prefix: str = "") -> T
         if dataclasses.is_dataclass(kind):
             kwargs[name] = build(kind, values[name], key + ".")
         else:
-            kwargs[name] = coerce(_plain(kind), spec_of(field), values[name], key)
+            kwargs[name] = coerce(kind, spec_of(field), values[name], key)
     return cls(**kwargs)
 
 
-def to_dict(instance: Any) -> dict[str, Any]:
-    """The plain nested mapping of a config dataclass (the inverse of `build`)."""
-    return dataclasses.asdict(instance)
-
-
 def field_types(cls: type) -> dict[str, type]:
-    return {name: _plain(kind) for name, kind in typing.get_type_hints(cls).items()}
-
-
-def _plain(kind: Any) -> type:
-    if isinstance(kind, types.UnionType):  # only `X | None` style hints would land here
-        raise TypeError(f"union field types are not supported: {kind}")
-    return kind
+    """Each field's declared type, with string annotations resolved."""
+    return typing.get_type_hints(cls)
 
 
 def _fmt(number: float) -> str:
