@@ -23,6 +23,14 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def run_ltsd(*args: str, cwd: Path = REPO, timeout_s: float = 300) -> subprocess.CompletedProcess:
+    """`ltsd ARGS...` to completion, as a user would run it, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "ltsd.cli", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=timeout_s,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def models_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "models"

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import run_ltsd
 from tests.helpers.models import write_random_model
-
-
-def ltsd(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ltsd.cli", *args], cwd=REPO, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
 
 
 def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> None:
@@ -43,22 +35,22 @@ def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> Non
 def test_bad_config_file_is_one_line_exit_2(tmp_path: Path, yaml_text: str, needles: list[str]):
     config = tmp_path / "bad.yaml"
     config.write_text(yaml_text)
-    assert_user_error(ltsd("run", "--config", str(config), "--frames", "1"), *needles)
+    assert_user_error(run_ltsd("run", "--config", str(config), "--frames", "1"), *needles)
 
 
 def test_bad_flag_value_is_validated_like_the_file():
     assert_user_error(
-        ltsd("run", "--device", "gpu", "--frames", "1"), "model.device", "auto, cpu, cuda"
+        run_ltsd("run", "--device", "gpu", "--frames", "1"), "model.device", "auto, cpu, cuda"
     )
 
 
 def test_missing_config_file_is_named(tmp_path: Path):
-    assert_user_error(ltsd("run", "--config", str(tmp_path / "nope.yaml")), "nope.yaml")
+    assert_user_error(run_ltsd("run", "--config", str(tmp_path / "nope.yaml")), "nope.yaml")
 
 
 def test_missing_model_is_named(tmp_path: Path):
     assert_user_error(
-        ltsd("run", "--models-dir", str(tmp_path), "--model", "ocean", "--frames", "1"),
+        run_ltsd("run", "--models-dir", str(tmp_path), "--model", "ocean", "--frames", "1"),
         "ocean.safetensors", "not found",
     )  # fmt: skip
 
@@ -66,7 +58,7 @@ def test_missing_model_is_named(tmp_path: Path):
 def test_corrupt_model_is_named(tmp_path: Path):
     (tmp_path / "broken.safetensors").write_bytes(b"\x00\x01 this is not a model")
     assert_user_error(
-        ltsd("run", "--models-dir", str(tmp_path), "--model", "broken", "--frames", "1"),
+        run_ltsd("run", "--models-dir", str(tmp_path), "--model", "broken", "--frames", "1"),
         "broken.safetensors",
     )  # fmt: skip
 
@@ -75,7 +67,7 @@ def test_truncated_model_is_named(tmp_path: Path):
     path = write_random_model(tmp_path, "cut")
     path.write_bytes(path.read_bytes()[:-1000])
     assert_user_error(
-        ltsd("run", "--models-dir", str(tmp_path), "--model", "cut", "--frames", "1"),
+        run_ltsd("run", "--models-dir", str(tmp_path), "--model", "cut", "--frames", "1"),
         "cut.safetensors",
     )  # fmt: skip
 
@@ -91,7 +83,7 @@ def test_model_whose_weights_mismatch_its_metadata_is_named(tmp_path: Path):
     tensors.pop(sorted(tensors)[0])
     save_file(tensors, str(path), metadata=metadata)
     assert_user_error(
-        ltsd("run", "--models-dir", str(tmp_path), "--model", "liar", "--frames", "1"),
+        run_ltsd("run", "--models-dir", str(tmp_path), "--model", "liar", "--frames", "1"),
         "liar.safetensors", "do not match",
     )  # fmt: skip
 
@@ -99,7 +91,7 @@ def test_model_whose_weights_mismatch_its_metadata_is_named(tmp_path: Path):
 def test_models_lists_good_models_and_names_broken_ones(tmp_path: Path):
     write_random_model(tmp_path, "good")
     (tmp_path / "junk.safetensors").write_bytes(b"junk")
-    result = ltsd("models", "--models-dir", str(tmp_path))
+    result = run_ltsd("models", "--models-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     good = next(line for line in result.stdout.splitlines() if line.startswith("good"))
     assert "64x64" in good

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from ltsd.modelstore import load_model
 from ltsd.params import LiveParams
 from ltsd.train import data as train_data
 from ltsd.train.data import Degradation, make_pairs
-from tests.conftest import REPO
+from tests.conftest import run_ltsd
 
 TINY = [
     "--resolution",
@@ -30,13 +29,6 @@ TINY = [
     "--batch-size",
     "2",
 ]
-
-
-def ltsd(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ltsd.cli", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -54,7 +46,7 @@ def images_dir(tmp_path: Path) -> Path:
 
 def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, tmp_path: Path):
     models = tmp_path / "models"
-    trained = ltsd("train", str(images_dir), "--name", "tiny", "--models-dir", str(models),
+    trained = run_ltsd("train", str(images_dir), "--name", "tiny", "--models-dir", str(models),
                    "--steps", "3", "--run-dir", str(tmp_path / "run"), *TINY)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "broken.jpg" in trained.stderr, "the unreadable file must be named"
@@ -62,17 +54,17 @@ def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, 
     assert info.provenance["image_count"] == 3 and info.provenance["steps"] == 3
     assert info.preprocessing["blur_factor"] == 24.0
 
-    listed = ltsd("models", "--models-dir", str(models))
+    listed = run_ltsd("models", "--models-dir", str(models))
     assert any(line.startswith("tiny") and "128x128" in line for line in listed.stdout.splitlines())
 
-    ran = ltsd("run", "--models-dir", str(models), "--model", "tiny", "--frames", "3",
+    ran = run_ltsd("run", "--models-dir", str(models), "--model", "tiny", "--frames", "3",
                "--ndi-name", f"train-test-{tmp_path.name}", "--quiet")  # fmt: skip
     assert ran.returncode == 0, ran.stderr
 
 
 def test_resume_continues_exactly_where_it_stopped(images_dir: Path, tmp_path: Path):
     def run(name: str, steps: int, *extra: str) -> subprocess.CompletedProcess:
-        return ltsd("train", str(images_dir), "--name", name, "--models-dir", str(tmp_path),
+        return run_ltsd("train", str(images_dir), "--name", name, "--models-dir", str(tmp_path),
                     "--run-dir", str(tmp_path / f"run-{name}"), "--steps", str(steps),
                     "--checkpoint-every", "2", *TINY, *extra)  # fmt: skip
 
@@ -90,7 +82,7 @@ def test_resume_continues_exactly_where_it_stopped(images_dir: Path, tmp_path: P
 
 
 def test_empty_folder_is_a_one_line_error(tmp_path: Path):
-    result = ltsd("train", str(tmp_path), "--name", "nothing", "--models-dir", str(tmp_path))
+    result = run_ltsd("train", str(tmp_path), "--name", "nothing", "--models-dir", str(tmp_path))
     assert result.returncode == 2
     assert "no readable images" in result.stderr and "Traceback" not in result.stderr
 
