@@ -142,7 +142,8 @@ def train_command(args: argparse.Namespace) -> int:
         sample_every=args.checkpoint_every,
     )
     result = train(settings)
-    print(f"wrote {result.path} after {result.steps} steps (L1 {result.l1:.4f})")
+    if result.exported:
+        print(f"wrote {result.path} after {result.steps} steps (L1 {result.l1:.4f})")
     return 0
 
 

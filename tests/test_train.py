@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,17 @@ def test_training_jitter_stays_within_brightness_and_contrast_bounds():
     gain = (grey[:, 0, 1, 0] - grey[:, 0, 0, 0]) / 0.2
     assert shift.abs().max() <= 0.2 + 1e-5 and shift.abs().max() > 0.15
     assert (gain - 1).abs().max() <= 0.15 + 1e-4 and (gain - 1).abs().max() > 0.1
+
+
+def test_the_same_command_trains_under_torchrun_with_ddp(images_dir: Path, tmp_path: Path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "-m", "ltsd.cli", "train", str(images_dir),
+         "--name", "ddp", "--models-dir", str(tmp_path), "--run-dir", str(tmp_path / "run"),
+         "--steps", "2", *TINY],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rank 1 of 2" in result.stderr
+    assert result.stdout.count("wrote") == 1, "only rank 0 exports"
+    assert load_model(tmp_path / "ddp.safetensors").info.provenance["steps"] == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torch import nn
+from torch import distributed, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ltsd.generator import GeneratorSpec, UNetGenerator
 from ltsd.modelstore import ModelInfo, model_path, save_model
@@ -56,6 +58,7 @@ class TrainResult:
     steps: int
     l1: float
     adversarial: float
+    exported: bool = True  # False on the non-zero ranks of a torchrun job
 
 
 def init_weights(module: nn.Module) -> None:
@@ -75,21 +78,23 @@ def train(settings: TrainSettings) -> TrainResult:
     With `resume`, the run folder's checkpoint restores weights, Adam moments, RNG states and the
     step, so the result is the same as an uninterrupted run. Ctrl-C checkpoints and exports.
     """
+    cluster = Cluster.from_environment(settings.device)
+    device = cluster.device
     torch.manual_seed(settings.seed)
-    rng = torch.Generator().manual_seed(settings.seed)
+    rng = torch.Generator().manual_seed(settings.seed + cluster.rank)  # each rank its own crops
     images = load_images(settings.images_dir)
     recipe = settings.recipe
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(in_channels, 3, settings.ngf, settings.max_filters, settings.depth)
-    device = settings.device
-    generator = UNetGenerator(spec, dropout=True).to(device)
-    discriminator = patch_discriminator(in_channels + 3, settings.ndf).to(device)
-    generator.apply(init_weights)
-    discriminator.apply(init_weights)
+    generator_core = UNetGenerator(spec, dropout=True).to(device)
+    discriminator_core = patch_discriminator(in_channels + 3, settings.ndf).to(device)
+    generator_core.apply(init_weights)
+    discriminator_core.apply(init_weights)
+    generator, discriminator = cluster.wrap(generator_core), cluster.wrap(discriminator_core)
     betas = (0.5, 0.999)
     g_optimizer = torch.optim.Adam(generator.parameters(), settings.learning_rate, betas=betas)
     d_optimizer = torch.optim.Adam(discriminator.parameters(), settings.learning_rate, betas=betas)
-    modules = {"generator": generator, "discriminator": discriminator}
+    modules = {"generator": generator_core, "discriminator": discriminator_core}
     optimizers = {"generator_optimizer": g_optimizer, "discriminator_optimizer": d_optimizer}
     gan_loss = nn.BCEWithLogitsLoss()
     l1_loss = nn.L1Loss()
@@ -101,11 +106,15 @@ def train(settings: TrainSettings) -> TrainResult:
     if settings.resume:
         rng_states, progress = load_checkpoint(checkpoint, modules, optimizers)
         rng.set_state(rng_states["data"])
+        if cluster.rank:  # the checkpoint holds rank 0's crop stream; the others draw afresh
+            rng.manual_seed(settings.seed + cluster.rank + 7919 * progress["step"])
         torch.set_rng_state(rng_states["torch"])
         step, l1_avg, adversarial_avg = progress["step"], progress["l1"], progress["adversarial"]
         log.info("resumed %r at step %d from %s", settings.name, step, checkpoint)
 
     def save() -> None:
+        if not cluster.is_main:
+            return
         save_checkpoint(
             checkpoint, modules, optimizers,
             {"data": rng.get_state(), "torch": torch.get_rng_state()},
@@ -115,10 +124,13 @@ def train(settings: TrainSettings) -> TrainResult:
     sample_rng = torch.Generator().manual_seed(settings.seed + 1)
     sample_targets = random_crops(images, 3, settings.resolution, recipe, sample_rng)
     sample_inputs, sample_targets = make_pairs(sample_targets, recipe, sample_rng)
-    progress_line = ProgressLine(settings, step)
-    log.info("training %r on %d images, %s, %s", settings.name, len(images), spec, device)
+    progress_line = ProgressLine(settings, step, enabled=cluster.is_main)
+    log.info(
+        "training %r on %d images, %s, %s%s", settings.name, len(images), spec, device,
+        f", rank {cluster.rank} of {cluster.world_size}" if cluster.world_size > 1 else "",
+    )  # fmt: skip
     try:
-        while not progress_line.finished(step):
+        while not cluster.all_agree(progress_line.finished(step)):
             targets = random_crops(images, settings.batch_size, settings.resolution, recipe, rng)
             inputs, targets = make_pairs(targets.to(device), recipe, rng)
             fakes = generator(inputs)
@@ -150,8 +162,8 @@ def train(settings: TrainSettings) -> TrainResult:
             progress_line.update(step, l1_avg, adversarial_avg)
             if step % settings.checkpoint_every == 0:
                 save()
-            if step % settings.sample_every == 0:
-                write_sample_sheet(run_dir / "samples" / f"step_{step:06d}.png", generator,
+            if step % settings.sample_every == 0 and cluster.is_main:
+                write_sample_sheet(run_dir / "samples" / f"step_{step:06d}.png", generator_core,
                                    sample_inputs, sample_targets)  # fmt: skip
     except KeyboardInterrupt:
         log.info("interrupted at step %d; checkpointing and exporting", step)
@@ -180,10 +192,12 @@ def train(settings: TrainSettings) -> TrainResult:
         },
     )
     path = model_path(settings.models_dir, settings.name)
-    save_model(path, generator.eval(), info)
-    generator.train()
-    log.info("wrote %s", path)
-    return TrainResult(path, step, l1_avg, adversarial_avg)
+    if cluster.is_main:
+        save_model(path, generator_core.eval(), info)
+        generator_core.train()
+        log.info("wrote %s", path)
+    cluster.close()
+    return TrainResult(path, step, l1_avg, adversarial_avg, exported=cluster.is_main)
 
 
 def write_sample_sheet(
@@ -208,12 +222,13 @@ def write_sample_sheet(
 class ProgressLine:
     """Step, losses, it/s and ETA: a live line on a terminal, periodic log lines elsewhere."""
 
-    def __init__(self, settings: TrainSettings, first_step: int) -> None:
+    def __init__(self, settings: TrainSettings, first_step: int, enabled: bool = True) -> None:
         self.settings = settings
         self.first_step = first_step
         self.started = time.monotonic()
         self.deadline = self.started + settings.minutes * 60 if settings.minutes else None
-        self.live = sys.stderr.isatty()
+        self.enabled = enabled
+        self.live = enabled and sys.stderr.isatty()
 
     def finished(self, step: int) -> bool:
         if self.deadline is not None:
@@ -221,7 +236,7 @@ class ProgressLine:
         return step >= self.settings.steps
 
     def update(self, step: int, l1: float, adversarial: float) -> None:
-        if not self.live and step % self.settings.log_every:
+        if not self.enabled or (not self.live and step % self.settings.log_every):
             return
         elapsed = time.monotonic() - self.started
         rate = (step - self.first_step) / elapsed if elapsed > 0 else 0.0
@@ -244,3 +259,49 @@ class ProgressLine:
     def close(self) -> None:
         if self.live:
             sys.stderr.write("\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Where this process stands in a `torchrun` job (or alone, world size 1).
+
+    Under torchrun, models are wrapped in DistributedDataParallel (gloo on CPU, NCCL on CUDA);
+    rank 0 alone logs, checkpoints, writes sample sheets and exports.
+    """
+
+    rank: int
+    world_size: int
+    device: torch.device
+
+    @staticmethod
+    def from_environment(device: torch.device) -> Cluster:
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size == 1:
+            return Cluster(0, 1, device)
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return Cluster(distributed.get_rank(), world_size, device)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        if self.world_size == 1:
+            return module
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=device_ids)
+
+    def all_agree(self, done: bool) -> bool:
+        """True when any rank is done, so every rank stops at the same step (--minutes)."""
+        if self.world_size == 1:
+            return done
+        flag = torch.tensor([1.0 if done else 0.0], device=self.device)
+        distributed.all_reduce(flag, op=distributed.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def close(self) -> None:
+        if self.world_size > 1:
+            distributed.destroy_process_group()
