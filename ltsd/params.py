@@ -1,14 +1,16 @@
 """The one registry of live parameters: what a performer may change while frames flow.
 
 Each parameter is a field of `LiveParams`, declared once with its type, range, unit and doc line.
-The config's `params:` section, the validation of every change, and (later) the OSC address space,
-OSCQuery and docs/osc.md are all derived from these fields.
+The config's `params:` section, every change's validation, the OSC address space, OSCQuery and
+docs/osc.md are all derived from these fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,29 +20,42 @@ from ltsd.schema import FieldSpec, coerce, field_types, setting, spec_of
 
 @dataclass(frozen=True, slots=True)
 class LiveParams:
-    """Pre-processing parameters, applied to every frame before the generator."""
+    """Pre-processing (group "pre"), output and timing parameters, applied per frame."""
 
     fit: str = setting(
         "crop",
         choices=("crop", "letterbox"),
+        group="pre",
         doc="how a frame of another aspect meets the square model: crop the middle, or pad",
     )
     grayscale: bool = setting(
-        True, doc="reduce the input to one grey channel, as Learning to See trains its worlds"
+        True, group="pre", doc="one grey channel in, as Learning to See trains its worlds"
     )
     blur_factor: float = setting(
-        24.0,
-        1.0,
-        64.0,
-        unit="x",
+        24.0, 1.0, 64.0, unit="x", group="pre", continuous=True,
         doc="area-downscale by this factor then bicubic-upscale back (1 = no blur)",
-    )
+    )  # fmt: skip
     brightness: float = setting(
-        0.0, -1.0, 1.0, unit="offset", doc="added to every pixel (0..1 scale), after blurring"
-    )
+        0.0, -1.0, 1.0, unit="offset", group="pre", continuous=True,
+        doc="added to every pixel (0..1 scale), after blurring",
+    )  # fmt: skip
     contrast: float = setting(
-        1.0, 0.0, 4.0, unit="x", doc="gain around the frame's mean grey, after brightness"
+        1.0, 0.0, 4.0, unit="x", group="pre", continuous=True,
+        doc="gain around the frame's mean grey, after brightness",
+    )  # fmt: skip
+    mix: float = setting(
+        1.0, 0.0, 1.0, continuous=True,
+        doc="blend of the generator output over the pre-processed input (1 = all world)",
+    )  # fmt: skip
+    bypass: bool = setting(False, doc="show the pre-processed input instead of the world")
+    freeze: bool = setting(False, doc="hold the current output frame")
+    crossfade: float = setting(
+        0.5, 0.0, 30.0, unit="s", doc="duration of the blend when switching models (0 = cut)"
     )
+    smoothing: float = setting(
+        0.0, 0.0, 10.0, unit="s",
+        doc="time constant that glides continuous parameters to new values (jittery knobs)",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +67,41 @@ class ParamInfo:
     default: Any
     spec: FieldSpec
 
+    def from_norm(self, norm: float) -> Any:
+        """Map a 0..1 knob position onto this parameter's range (or choices, or off/on)."""
+        norm = min(1.0, max(0.0, norm))
+        if self.kind is bool:
+            return norm >= 0.5
+        if self.spec.choices is not None:
+            return self.spec.choices[
+                min(len(self.spec.choices) - 1, int(norm * len(self.spec.choices)))
+            ]
+        low, high = self.spec.minimum, self.spec.maximum
+        value = low + norm * (high - low)
+        return round(value) if self.kind is int else value
+
+    def coerce_loose(self, value: Any) -> Any:
+        """Accept what controllers send (TouchDesigner floats, Max ints for toggles, bridges'
+        strings and T/F); clamp numbers into range; refuse NaN, infinity and nonsense."""
+        if isinstance(value, str):
+            value = _parse_text(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{self.name}: expected a finite number, got {value!r}")
+        if self.kind is bool:
+            if isinstance(value, bool | int | float):
+                return bool(value)
+        elif self.spec.choices is not None:
+            if isinstance(value, str) and value in self.spec.choices:
+                return value
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                index = int(value)
+                if 0 <= index < len(self.spec.choices):
+                    return self.spec.choices[index]
+        elif isinstance(value, int | float):
+            number = min(self.spec.maximum, max(self.spec.minimum, float(value)))
+            return round(number) if self.kind is int else number
+        raise ConfigError(f"{self.name}: expected {self.spec.allowed(self.kind)}, got {value!r}")
+
 
 def registry() -> tuple[ParamInfo, ...]:
     """Every live parameter, in declaration order."""
@@ -62,32 +112,99 @@ def registry() -> tuple[ParamInfo, ...]:
     )
 
 
-class ParamStore:
-    """Thread-safe holder of the current LiveParams.
+PARAMS: dict[str, ParamInfo] = {info.name: info for info in registry()}
+CONTINUOUS = tuple(name for name, info in PARAMS.items() if info.spec.continuous)
 
-    Writers (OSC, later) validate and swap in a new frozen snapshot under a lock; the frame loop
-    reads one snapshot per frame, so a change always lands at a frame boundary and never half-way.
+Listener = Callable[[str, Any], None]
+
+
+class ParamStore:
+    """Thread-safe holder of the live parameters.
+
+    Writers (OSC) validate and set targets under a lock. The frame thread calls `advance()` once per
+    frame: continuous parameters glide toward their targets with time constant `smoothing`, and
+    the frame gets one frozen snapshot, so a change lands at a frame boundary, never half-way.
     """
 
     def __init__(self, initial: LiveParams) -> None:
         self._initial = initial
+        self._target = initial
         self._current = initial
         self._lock = threading.Lock()
-        self._info = {info.name: info for info in registry()}
+        self._listeners: list[Listener] = []
 
     def snapshot(self) -> LiveParams:
         return self._current
 
-    def set(self, name: str, value: Any) -> Any:
-        """Validate and apply one change; raises ConfigError naming the parameter when refused."""
-        info = self._info.get(name)
+    def targets(self) -> LiveParams:
+        return self._target
+
+    def add_listener(self, listener: Listener) -> None:
+        """`listener(name, value)` runs after every accepted change, in the writer's thread."""
+        self._listeners.append(listener)
+
+    def set(self, name: str, value: Any, loose: bool = False) -> Any:
+        """Validate and apply one change; raises ConfigError naming the parameter when refused.
+
+        loose=True accepts controller-style values (see ParamInfo.coerce_loose)."""
+        info = PARAMS.get(name)
         if info is None:
-            raise ConfigError(f"{name}: unknown parameter (known: {', '.join(self._info)})")
-        accepted = coerce(info.kind, info.spec, value, name)
+            raise ConfigError(f"{name}: unknown parameter (known: {', '.join(PARAMS)})")
+        accepted = info.coerce_loose(value) if loose else coerce(info.kind, info.spec, value, name)
         with self._lock:
-            self._current = dataclasses.replace(self._current, **{name: accepted})
+            self._target = dataclasses.replace(self._target, **{name: accepted})
+            if not (info.spec.continuous and self._target.smoothing > 0):
+                self._current = dataclasses.replace(self._current, **{name: accepted})
+            else:  # gliding values move in advance(); the rest of the snapshot follows at once
+                jumped = {n: getattr(self._target, n) for n in PARAMS if n not in CONTINUOUS}
+                self._current = dataclasses.replace(self._current, **jumped)
+        for listener in self._listeners:
+            listener(name, accepted)
         return accepted
+
+    def set_norm(self, name: str, norm: Any) -> Any:
+        info = PARAMS.get(name)
+        if info is None:
+            raise ConfigError(f"{name}: unknown parameter (known: {', '.join(PARAMS)})")
+        if isinstance(norm, str):
+            norm = _parse_text(norm)
+        if isinstance(norm, bool) or not isinstance(norm, int | float) or not math.isfinite(norm):
+            raise ConfigError(f"{name}/norm: expected a number from 0 to 1, got {norm!r}")
+        return self.set(name, info.from_norm(float(norm)), loose=True)
+
+    def advance(self, elapsed_s: float) -> LiveParams:
+        """Move gliding parameters `elapsed_s` further toward their targets; return the snapshot."""
+        with self._lock:
+            target, current = self._target, self._current
+            tau = target.smoothing
+            if tau <= 0 or elapsed_s <= 0:
+                self._current = target
+            else:
+                keep = math.exp(-elapsed_s / tau)
+                glided = {}
+                for name in CONTINUOUS:
+                    goal, now = getattr(target, name), getattr(current, name)
+                    step = now + (goal - now) * (1 - keep)
+                    glided[name] = goal if abs(goal - step) < 1e-4 else step
+                self._current = dataclasses.replace(target, **glided)
+            return self._current
 
     def reset(self) -> None:
         with self._lock:
-            self._current = self._initial
+            self._target = self._current = self._initial
+        for name in PARAMS:
+            for listener in self._listeners:
+                listener(name, getattr(self._initial, name))
+
+
+def _parse_text(text: str) -> Any:
+    """Bridges send 'T'/'F', 'true', 'on' or numbers as strings; anything else stays a string."""
+    lowered = text.strip().lower()
+    if lowered in ("t", "true", "on", "yes"):
+        return True
+    if lowered in ("f", "false", "off", "no"):
+        return False
+    try:
+        return float(lowered) if lowered.replace(".", "", 1).lstrip("+-").isdigit() else text
+    except ValueError:
+        return text

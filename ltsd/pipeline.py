@@ -21,8 +21,8 @@ import torch
 from ltsd.errors import ModelError
 from ltsd.frame import Frame
 from ltsd.modelstore import LoadedModel, load_model
-from ltsd.params import ParamStore
-from ltsd.pixels import bgrx_to_tensor, tensor_to_bgrx
+from ltsd.params import LiveParams, ParamStore
+from ltsd.pixels import bgrx_to_tensor, tensor_to_bgrx, to_frame
 from ltsd.preprocess import prepare
 from ltsd.sinks import Sink
 from ltsd.sources import Source
@@ -92,6 +92,15 @@ class OutputPlan:
     lost_after_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """The model(s) a frame goes through: during a crossfade, the old one too."""
+
+    current: LoadedModel
+    previous: LoadedModel | None = None
+    fade: float = 1.0  # weight of `current` in the blend
+
+
 class Pipeline:
     """Owns the frame path for one run: a source, a model, the live parameters and a sink."""
 
@@ -105,13 +114,22 @@ class Pipeline:
         device: torch.device,
     ) -> None:
         self.source = source
-        self.model = model
         self.params = params
         self.sink = sink
         self.plan = plan
         self.device = device
         self.stats = PipelineStats()
         self._slot = LatestSlot()
+        self._model_lock = threading.Lock()
+        self._model = model
+        self._previous: LoadedModel | None = None
+        self._fade_started_ns = 0
+        self._fade_ns = 0
+        self._next_source: Source | None = None
+
+    @property
+    def model(self) -> LoadedModel:
+        return self._model
 
     def run(self, stop: threading.Event, max_frames: int | None = None) -> None:
         """Run until `stop` is set or `max_frames` frames were sent."""
@@ -125,38 +143,80 @@ class Pipeline:
             stop.set()
             receiver.join(timeout=1.0)
 
+    def set_model(self, model: LoadedModel, crossfade_s: float = 0.0) -> None:
+        """Switch to an already loaded model, blending from the current one over `crossfade_s`."""
+        with self._model_lock:
+            if crossfade_s > 0 and model is not self._model:
+                self._previous = self._model
+                self._fade_started_ns = time.monotonic_ns()
+                self._fade_ns = int(crossfade_s * 1e9)
+            else:
+                self._previous = None
+            self._model = model
+        log.info("model: %s (crossfade %.2f s)", model.info.name, crossfade_s)
+
     def switch_model(self, path: Path) -> str | None:
-        """Load another model; on any problem keep the current one and return the reason."""
+        """Load another model and cut to it; on any problem keep the current one and say why."""
         try:
-            self.model = load_model(path, self.device)
+            model = load_model(path, self.device)
         except ModelError as error:
-            log.error("%s (keeping model %r)", error, self.model.info.name)
+            log.error("%s (keeping model %r)", error, self._model.info.name)
             return str(error)
-        log.info("model: %s", self.model.info.name)
+        self.set_model(model)
         return None
 
-    def process(self, frame: Frame) -> np.ndarray:
-        """One frame through pre-processing and the generator, back to BGRX at the output size."""
-        model = self.model  # one model for the whole frame, even if a switch lands meanwhile
-        resolution = model.info.resolution
+    def set_source(self, source: Source) -> None:
+        """Hand the receive thread a new source; it closes the old one between two reads."""
+        self._next_source = source
+
+    def models_for_frame(self) -> ModelChoice:
+        with self._model_lock:
+            if self._previous is None:
+                return ModelChoice(self._model)
+            fade = (time.monotonic_ns() - self._fade_started_ns) / max(1, self._fade_ns)
+            if fade >= 1.0:
+                self._previous = None
+                return ModelChoice(self._model)
+            return ModelChoice(self._model, self._previous, fade)
+
+    def process(self, frame: Frame, params: LiveParams | None = None) -> np.ndarray:
+        """One frame through pre-processing and the generator(s), back to BGRX at the output size.
+
+        bypass shows what the model sees; mix blends the world over it; during a crossfade the old
+        and new models' outputs are blended by the time elapsed.
+        """
+        params = params or self.params.snapshot()
+        models = self.models_for_frame()
         width, height = self.plan.fixed_size or (frame.width, frame.height)
         with torch.inference_mode():
             image = bgrx_to_tensor(frame.pixels, self.device)
-            model_input = prepare(
-                image,
-                self.params.snapshot(),
-                resolution,
-                resolution,
-                model.info.architecture.in_channels,
-            )
-            generated = model.generator(model_input)
-            return tensor_to_bgrx(generated, height, width)
+            seen, made = self._through(models.current, image, params, height, width)
+            if params.bypass:
+                return tensor_to_bgrx(seen)
+            if models.previous is not None:
+                _, old = self._through(models.previous, image, params, height, width)
+                made = torch.lerp(old, made, models.fade)
+            if params.mix < 1.0:
+                made = torch.lerp(seen, made, params.mix)
+            return tensor_to_bgrx(made)
 
-    def _process_or_skip(self, frame: Frame) -> np.ndarray | None:
+    def _through(
+        self, model: LoadedModel, image: torch.Tensor, params: LiveParams, height: int, width: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(what the model sees, what it makes), both (1, 3, height, width) in [0, 1]."""
+        resolution = model.info.resolution
+        channels = model.info.architecture.in_channels
+        model_input = prepare(image, params, resolution, resolution, channels)
+        seen = to_frame(model_input, height, width)
+        if params.bypass:
+            return seen, seen
+        return seen, to_frame(model.generator(model_input), height, width)
+
+    def _process_or_skip(self, frame: Frame, params: LiveParams) -> np.ndarray | None:
         """process(), but a frame that cannot be processed is logged and dropped, never fatal:
         an installation must outlive one odd frame."""
         try:
-            return self.process(frame)
+            return self.process(frame, params)
         except Exception as error:  # logged and counted: one odd frame must not end the show
             self.stats.frames_failed += 1
             if self.stats.frames_failed == 1 or self.stats.frames_failed % 1000 == 0:
@@ -168,24 +228,34 @@ class Pipeline:
 
     def _receive(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            if self._next_source is not None:
+                old, self.source, self._next_source = self.source, self._next_source, None
+                old.close()
+                log.info("source: %s", self.source.description)
             frame = self.source.read(timeout_s=0.1)
             if frame is not None:
                 self.stats.count_in(frame.received_ns)
                 self._slot.put(frame)
+        self.source.close()
 
     def _send_frames(self, stop: threading.Event, max_frames: int | None) -> None:
         last_output: np.ndarray | None = None
         last_timecode = 0
         last_rate = Fraction(30)
-        last_frame_ns = time.monotonic_ns()
+        last_frame_ns = last_params_ns = time.monotonic_ns()
         lost_after_ns = int(self.plan.lost_after_s * 1e9)
         while not stop.is_set() and (max_frames is None or self.stats.frames_out < max_frames):
             frame = self._slot.take(timeout_s=float(1 / last_rate))
             now = time.monotonic_ns()
             if frame is not None:
-                output = self._process_or_skip(frame)
-                if output is None:
-                    continue
+                params = self.params.advance((now - last_params_ns) / 1e9)
+                last_params_ns = now
+                if params.freeze and last_output is not None:
+                    output = last_output
+                else:
+                    output = self._process_or_skip(frame, params)
+                    if output is None:
+                        continue
                 last_output = output
                 last_timecode, last_rate, last_frame_ns = frame.timecode, frame.frame_rate, now
                 if not self.stats.source_live:

@@ -18,17 +18,21 @@ def bgrx_to_tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
     return rgb.float().div_(255.0)
 
 
-def tensor_to_bgrx(image: torch.Tensor, height: int, width: int) -> np.ndarray:
-    """(1, 3, h, w) RGB in [-1, 1] → (height, width, 4) uint8 BGRX on the host.
+def to_frame(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """A model-side image (1, 1 or 3, h, w) in [-1, 1] → (1, 3, height, width) RGB in [0, 1].
 
-    Scaled on the device to cover (height, width) with the aspect kept, so the square model output
-    fills the frame the way the input filled the model.
+    Scaled on the device to cover the frame with the aspect kept, so the square model output fills
+    the frame the way the input filled the model.
     """
     unit = (image[:1].clamp(-1.0, 1.0) + 1.0) * 0.5
     if unit.shape[1] == 1:
         unit = unit.expand(1, 3, *unit.shape[-2:])
-    sized = fit(unit, height, width, "crop")
-    channels = sized[0, [2, 1, 0]].mul(255.0).round_().to(torch.uint8)
+    return fit(unit, height, width, "crop")
+
+
+def tensor_to_bgrx(unit: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) RGB in [0, 1] → (H, W, 4) uint8 BGRX on the host, copied once."""
+    channels = unit[0, [2, 1, 0]].mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
     opaque = torch.full_like(channels[:1], 255)
     bgrx = torch.cat([channels, opaque], dim=0).permute(1, 2, 0).contiguous()
     return bgrx.cpu().numpy()

@@ -30,6 +30,8 @@ class FieldSpec:
     pattern: str | None = None
     unit: str = ""
     doc: str = ""
+    group: str = ""  # live parameters: the OSC sub-path ("pre" → /ltsd/pre/NAME)
+    continuous: bool = False  # live parameters: glides under /ltsd/smoothing
 
     def allowed(self, kind: type) -> str:
         """The allowed values in words, for error messages and generated docs."""
@@ -56,9 +58,11 @@ def setting(
     pattern: str | None = None,
     unit: str = "",
     doc: str = "",
+    group: str = "",
+    continuous: bool = False,
 ) -> Any:
     """A dataclass field with its FieldSpec attached as metadata."""
-    spec = FieldSpec(minimum, maximum, choices, pattern, unit, doc)
+    spec = FieldSpec(minimum, maximum, choices, pattern, unit, doc, group, continuous)
     return dataclasses.field(default=default, metadata={"spec": spec})
 
 
@@ -88,6 +92,10 @@ def coerce(kind: type, spec: FieldSpec, value: Any, key: str) -> Any:
         if spec.maximum is not None and value > spec.maximum:
             refuse()
         return kind(value)
+    if kind == tuple[str, ...]:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return tuple(coerce(str, spec, item, f"{key}[{index}]") for index, item in enumerate(value))
     if kind is str:
         if not isinstance(value, str):
             refuse()

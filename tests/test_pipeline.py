@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -74,7 +75,35 @@ def test_latest_slot_hands_on_only_the_newest_frame():
 def test_a_frame_that_cannot_be_processed_is_skipped_not_fatal(models_dir: Path):
     pipeline = make_pipeline(models_dir)
     empty = Frame(np.zeros((0, 0, 4), np.uint8), 0, Fraction(30), 0)
-    assert pipeline._process_or_skip(empty) is None
+    assert pipeline._process_or_skip(empty, LiveParams()) is None
     assert pipeline.stats.frames_failed == 1
-    assert pipeline._process_or_skip(synthetic_frame()) is not None
+    assert pipeline._process_or_skip(synthetic_frame(), LiveParams()) is not None
+    pipeline.sink.close()
+
+
+def colour_of(out: np.ndarray) -> np.ndarray:
+    return out[:, :, [2, 1, 0]].reshape(-1, 3).mean(axis=0)
+
+
+def test_bypass_shows_what_the_model_sees_and_mix_blends_toward_it(models_dir: Path):
+    pipeline = make_pipeline(models_dir)
+    grey = Frame(np.full((54, 96, 4), 100, np.uint8), 0, Fraction(30), 0)
+    seen = colour_of(pipeline.process(grey, LiveParams(bypass=True)))
+    assert np.allclose(seen, 100, atol=1)  # flat grey stays that grey through the degradation
+    half = colour_of(pipeline.process(grey, LiveParams(mix=0.5)))
+    assert np.allclose(half, (np.array(MODEL_RGB) + 100) / 2, atol=1.5)
+    pipeline.sink.close()
+
+
+def test_crossfade_frames_lie_between_the_two_models(models_dir: Path, tmp_path: Path):
+    pipeline = make_pipeline(models_dir)
+    teal = (20, 160, 150)
+    write_constant_model(tmp_path, "teal", teal)
+    pipeline.set_model(load_model(tmp_path / "teal.safetensors"), crossfade_s=0.5)
+    time.sleep(0.25)
+    mid = colour_of(pipeline.process(synthetic_frame()))
+    low, high = np.minimum(MODEL_RGB, teal), np.maximum(MODEL_RGB, teal)
+    assert ((mid > low + 2) & (mid < high - 2)).all(), mid
+    time.sleep(0.3)
+    assert np.allclose(colour_of(pipeline.process(synthetic_frame())), teal, atol=1)
     pipeline.sink.close()
