@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--models-dir", help="folder of .safetensors models")
     run.add_argument("--device", help="auto, cpu or cuda")
     run.add_argument("--frames", type=int, help="stop cleanly after N output frames")
+    run.add_argument("--osc-host", help="address OSC listens on (0.0.0.0 for the LAN)")
+    run.add_argument("--osc-port", type=int, help="UDP port for OSC (default 9000)")
+    run.add_argument("--oscquery-port", type=int, help="HTTP port for OSCQuery (0 = off)")
     verbosity = run.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="debug logging")
@@ -99,6 +102,9 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("model", "name"): args.model,
         ("model", "models_dir"): args.models_dir,
         ("model", "device"): args.device,
+        ("osc", "host"): args.osc_host,
+        ("osc", "port"): args.osc_port,
+        ("osc", "oscquery_port"): args.oscquery_port,
         ("log", "level"): "quiet" if args.quiet else "verbose" if args.verbose else None,
     }
     overrides: dict[str, Any] = {}

@@ -49,6 +49,9 @@ class ModelConfig:
     device: str = setting(
         "auto", choices=("auto", "cpu", "cuda"), doc="auto uses CUDA when present"
     )
+    memory_budget_mb: float = setting(
+        512.0, 0.0, 65536.0, unit="MB", doc="models kept loaded for instant switching (LRU beyond)"
+    )
 
     def models_path(self) -> Path:
         return Path(self.models_dir) if self.models_dir else PACKAGE_MODELS_DIR
@@ -75,6 +78,21 @@ class OutputConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OscConfig:
+    enabled: bool = setting(True, doc="listen for OSC control messages")
+    host: str = setting("127.0.0.1", pattern=r".+", doc="address to listen on (0.0.0.0 for LAN)")
+    port: int = setting(9000, 1, 65535, doc="UDP port for OSC")
+    prefix: str = setting("/ltsd", pattern=r"(/[A-Za-z0-9_.-]+)+", doc="address prefix")
+    allow: tuple[str, ...] = setting(
+        (), pattern=r"[0-9A-Fa-f:.]+(/[0-9]+)?", doc="client networks (CIDR) allowed; empty = all"
+    )
+    feedback: tuple[str, ...] = setting(
+        (), pattern=r".+:[0-9]+", doc="host:port targets that always receive feedback"
+    )
+    oscquery_port: int = setting(9001, 0, 65535, doc="HTTP port of the OSCQuery server (0 = off)")
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = setting("info", choices=("quiet", "info", "verbose"), doc="how much to print")
     status_interval_s: float = setting(
@@ -89,6 +107,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     params: LiveParams = field(default_factory=LiveParams)
+    osc: OscConfig = field(default_factory=OscConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

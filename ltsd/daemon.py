@@ -15,10 +15,12 @@ from types import FrameType
 import torch
 
 from ltsd.config import Config, LogConfig
+from ltsd.control.commands import Controls
+from ltsd.control.osc import OscServer
 from ltsd.errors import ConfigError
-from ltsd.modelstore import load_model, model_path
+from ltsd.library import ModelLibrary
 from ltsd.params import ParamStore
-from ltsd.pipeline import OutputPlan, Pipeline, PipelineStats
+from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.sinks.ndi import NdiSink
 from ltsd.sources import open_source
 
@@ -43,37 +45,40 @@ class Daemon:
     def run(self) -> int:
         config = self.config
         device = pick_device(config.model.device)
-        model = load_model(model_path(config.model.models_path(), config.model.name), device)
+        library = ModelLibrary(config.model.models_path(), device, config.model.memory_budget_mb)
+        model = library.get(config.model.name)
+        params = ParamStore(config.params)
+        plan = OutputPlan(
+            config.output.fixed_size(), config.output.on_source_lost, config.source.lost_after_s
+        )
         source = open_source(config)
         sink = NdiSink(config.output.ndi_name)
-        pipeline = Pipeline(
-            source=source,
-            model=model,
-            params=ParamStore(config.params),
-            sink=sink,
-            plan=OutputPlan(
-                config.output.fixed_size(), config.output.on_source_lost, config.source.lost_after_s
-            ),
-            device=device,
-        )
-        log.info(
-            "ltsd: %s → model %r (%dx%d) on %s → NDI %r",
-            source.description, model.info.name, model.info.resolution, model.info.resolution,
-            device, config.output.ndi_name,
-        )  # fmt: skip
-        self._install_signal_handlers()
-        reporter = StatusReporter(pipeline.stats, model.info.name, str(device), config.log)
-        status_thread = threading.Thread(target=reporter.run, args=(self.stop,), daemon=True)
-        status_thread.start()
+        pipeline = Pipeline(source, model, params, sink, plan, device)
+        controls = Controls(pipeline, library, params, config, open_source)
+        surfaces = ControlSurfaces(config, controls)
         try:
-            pipeline.run(self.stop, self.max_frames)
+            surfaces.start()
+            log.info(
+                "ltsd: %s → model %r (%dx%d) on %s → NDI %r",
+                source.description, model.info.name, model.info.resolution, model.info.resolution,
+                device, config.output.ndi_name,
+            )  # fmt: skip
+            self._install_signal_handlers()
+            threading.Thread(target=library.preload, name="ltsd-preload", daemon=True).start()
+            reporter = StatusReporter(pipeline, str(device), config.log)
+            status_thread = threading.Thread(target=reporter.run, args=(self.stop,), daemon=True)
+            status_thread.start()
+            try:
+                pipeline.run(self.stop, self.max_frames)
+            finally:
+                self.stop.set()
+                status_thread.join(timeout=1.0)
+                reporter.finish()
         finally:
-            self.stop.set()
-            status_thread.join(timeout=1.0)
-            reporter.finish()
-            source.close()
+            surfaces.stop()
+            pipeline.source.close()
             sink.close()
-            log.info("ltsd: stopped after %d frames out", pipeline.stats.frames_out)
+        log.info("ltsd: stopped after %d frames out", pipeline.stats.frames_out)
         return 0
 
     def _install_signal_handlers(self) -> None:
@@ -85,14 +90,27 @@ class Daemon:
         signal.signal(signal.SIGTERM, request_stop)
 
 
+class ControlSurfaces:
+    """The OSC server (and its OSCQuery description) when enabled; nothing otherwise."""
+
+    def __init__(self, config: Config, controls: Controls) -> None:
+        self.osc = OscServer(config.osc, controls) if config.osc.enabled else None
+
+    def start(self) -> None:
+        if self.osc is not None:
+            self.osc.start()
+
+    def stop(self) -> None:
+        if self.osc is not None:
+            self.osc.stop()
+
+
 class StatusReporter:
     """A live status line on a terminal; plain periodic log lines otherwise; nothing when quiet."""
 
-    def __init__(
-        self, stats: PipelineStats, model_name: str, device: str, log_config: LogConfig
-    ) -> None:
-        self.stats = stats
-        self.model_name = model_name
+    def __init__(self, pipeline: Pipeline, device: str, log_config: LogConfig) -> None:
+        self.pipeline = pipeline
+        self.stats = pipeline.stats
         self.device = device
         self.level = log_config.level
         self.interval_s = log_config.status_interval_s
@@ -103,7 +121,8 @@ class StatusReporter:
         source = "live" if s.source_live else "lost"
         return (
             f"in {s.fps_in:5.1f} fps | out {s.fps_out:5.1f} fps | latency {s.latency_ms:6.1f} ms | "
-            f"model {self.model_name} | {self.device} | source {source} | frames {s.frames_out}"
+            f"model {self.pipeline.model.info.name} | {self.device} | source {source} | "
+            f"frames {s.frames_out}"
         )
 
     def run(self, stop: threading.Event) -> None:

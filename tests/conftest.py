@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -23,11 +24,24 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def with_free_ports(args: tuple[str, ...]) -> tuple[str, ...]:
+    """`ltsd run` gets a free OSC port unless the test names one: daemons run side by side."""
+    if args[:1] == ("run",) and "--osc-port" not in args:
+        return (*args, "--osc-port", str(free_udp_port()), "--oscquery-port", "0")
+    return args
+
+
 def run_ltsd(*args: str, cwd: Path = REPO, timeout_s: float = 300) -> subprocess.CompletedProcess:
     """`ltsd ARGS...` to completion, as a user would run it, output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "ltsd.cli", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout_s,
+        [sys.executable, "-m", "ltsd.cli", *with_free_ports(args)],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
     )  # fmt: skip
 
 
@@ -57,7 +71,7 @@ class Processes:
         return self.start("-m", "tests.helpers.ndi_camera", "--name", name, *extra)
 
     def ltsd(self, *args: str) -> subprocess.Popen:
-        return self.start("-m", "ltsd.cli", *args)
+        return self.start("-m", "ltsd.cli", *with_free_ports(args))
 
     def stop_all(self) -> None:
         for child in self.children:

@@ -1,0 +1,131 @@
+"""What a control surface can do to the running daemon. Every call validates, applies, reports.
+
+OSC (and anything later) calls these; a refused call raises LtsdError with a one-line reason and
+leaves the running state exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ltsd.config import Config, SourceConfig
+from ltsd.errors import LtsdError, SourceError
+from ltsd.library import ModelLibrary
+from ltsd.params import PARAMS, ParamStore
+from ltsd.pipeline import Pipeline
+from ltsd.schema import spec_of
+from ltsd.sources import Source
+
+StateListener = Callable[[str, Any], None]
+SOURCE_PATTERN = spec_of(SourceConfig.__dataclass_fields__["spec"]).pattern
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The whole live state, as `/ltsd/status` reports it."""
+
+    params: dict[str, Any]
+    models: list[str]
+    model: str
+    source: str
+    fps: float
+    latency_ms: float
+
+
+class Controls:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        library: ModelLibrary,
+        params: ParamStore,
+        config: Config,
+        open_source: Callable[[Config], Source],
+    ) -> None:
+        self.pipeline = pipeline
+        self.library = library
+        self.params = params
+        self.config = config
+        self._open_source = open_source
+        self._source_spec = config.source.spec
+        self._listeners: list[StateListener] = []
+
+    def add_listener(self, listener: StateListener) -> None:
+        """`listener(what, value)` hears model and source changes ("model", "source")."""
+        self._listeners.append(listener)
+
+    def set_param(self, name: str, value: Any) -> Any:
+        return self.params.set(name, value, loose=True)
+
+    def set_param_norm(self, name: str, norm: Any) -> Any:
+        return self.params.set_norm(name, norm)
+
+    def switch_model(self, name: Any) -> str:
+        """Cross-fade to model `name`; loading (if needed) happens here, not in the frame thread."""
+        if not isinstance(name, str) or not name:
+            raise LtsdError(f"model: expected a model name, got {_short(name)}")
+        if name not in self.library.names():
+            raise LtsdError(
+                f"model {_short(name)}: no such model (have {', '.join(self.library.names())})"
+            )
+        model = self.library.get(name)
+        self.pipeline.set_model(model, self.params.targets().crossfade)
+        self._tell("model", name)
+        return name
+
+    def switch_model_index(self, index: Any) -> str:
+        names = self.library.names()
+        if isinstance(index, bool) or not isinstance(index, int | float) or index != index:
+            raise LtsdError(f"model/index: expected an integer, got {_short(index)}")
+        if not 0 <= int(index) < len(names):
+            raise LtsdError(f"model/index: {int(index)} is out of range 0..{len(names) - 1}")
+        return self.switch_model(names[int(index)])
+
+    def step_model(self, step: int) -> str:
+        names = self.library.names()
+        if not names:
+            raise LtsdError("model: the models folder has no models")
+        current = self.pipeline.model.info.name
+        position = names.index(current) if current in names else -step
+        return self.switch_model(names[(position + step) % len(names)])
+
+    def set_source(self, spec: Any) -> str:
+        if not isinstance(spec, str) or not re.fullmatch(SOURCE_PATTERN, spec):
+            raise SourceError(f"source: expected 'synthetic' or 'ndi:NAME', got {_short(spec)}")
+        config = Config(
+            source=SourceConfig(
+                spec, self.config.source.extra_ips, self.config.source.lost_after_s
+            ),
+            synthetic=self.config.synthetic,
+        )
+        self.pipeline.set_source(self._open_source(config))
+        self._source_spec = spec
+        self._tell("source", spec)
+        return spec
+
+    def reset(self) -> None:
+        self.params.reset()
+
+    def status(self) -> Status:
+        targets = self.params.targets()
+        stats = self.pipeline.stats
+        return Status(
+            params={name: getattr(targets, name) for name in PARAMS},
+            models=self.library.names(),
+            model=self.pipeline.model.info.name,
+            source=self._source_spec,
+            fps=round(stats.fps_out, 2),
+            latency_ms=round(stats.latency_ms, 2),
+        )
+
+    def _tell(self, what: str, value: Any) -> None:
+        for listener in self._listeners:
+            listener(what, value)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """A value for an error line: repr, cut so a 60 kB string cannot flood a reply or a log."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,294 @@
+"""OSC over UDP: an address → handler mapping generated from the parameter registry.
+
+One thread receives datagrams, parses them with python-osc and calls the handler for each
+message's address. Anything a client sends — garbage bytes, wrong types, NaN, huge strings, deep
+bundles, unknown addresses — is refused with `/ltsd/error <address> <reason>` to the sender and one
+(rate-limited) log line; it can neither crash the daemon nor stall a frame. Accepted changes are
+echoed to subscribers, and every second they get fps, latency, model and source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket
+
+from ltsd.config import OscConfig
+from ltsd.control.commands import Controls, Status
+from ltsd.errors import LtsdError
+from ltsd.params import PARAMS, ParamInfo
+
+log = logging.getLogger(__name__)
+
+Client = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One address: how many arguments it takes, what it does, what it means (for docs)."""
+
+    arguments: tuple[str, ...]  # argument descriptions; "[...]" ones are optional
+    action: Callable[[tuple[Any, ...], Client], None]
+    doc: str
+
+    @property
+    def required(self) -> int:
+        return sum(1 for argument in self.arguments if not argument.startswith("["))
+
+
+def param_address(prefix: str, info: ParamInfo) -> str:
+    return f"{prefix}/{info.spec.group}/{info.name}" if info.spec.group else f"{prefix}/{info.name}"
+
+
+@dataclass
+class OscCounters:
+    received: int = 0
+    accepted: int = 0
+    refused: int = 0
+    malformed: int = 0
+    not_allowed: int = 0
+
+
+class OscServer:
+    def __init__(self, config: OscConfig, controls: Controls) -> None:
+        self.config = config
+        self.controls = controls
+        self.prefix = config.prefix
+        self.counters = OscCounters()
+        self.routes = build_routes(self.prefix, controls, self)
+        self._allowed = [ipaddress.ip_network(net, strict=False) for net in config.allow]
+        self._subscribers: set[Client] = set()
+        self._fixed_targets = {_parse_target(target) for target in config.feedback}
+        self._socket: socket.socket | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._log_window_start = 0.0
+        self._logged_in_window = 0
+        controls.params.add_listener(self._echo_param)
+        controls.add_listener(self._echo_state)
+
+    @property
+    def port(self) -> int:
+        return self._socket.getsockname()[1] if self._socket else self.config.port
+
+    def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.config.host, self.config.port))
+        except OSError as error:
+            sock.close()
+            where = f"{self.config.host}:{self.config.port}"
+            raise LtsdError(f"osc: cannot listen on {where} ({error.strerror})") from None
+        sock.settimeout(0.1)
+        self._socket = sock
+        for target, name in (
+            (self._receive_loop, "ltsd-osc"),
+            (self._status_loop, "ltsd-osc-status"),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("OSC: listening on %s:%d, prefix %s", self.config.host, self.port, self.prefix)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=1.0)
+        if self._socket is not None:
+            self._socket.close()
+
+    def subscribe(self, client: Client) -> None:
+        self._subscribers.add(client)
+
+    def unsubscribe(self, client: Client) -> None:
+        self._subscribers.discard(client)
+
+    def send(self, client: Client, address: str, *values: Any) -> None:
+        builder = OscMessageBuilder(address)
+        for value in values:
+            builder.add_arg(value)
+        # a subscriber that went away (or never existed) must not affect anyone else
+        with contextlib.suppress(OSError, ValueError):
+            self._socket.sendto(builder.build().dgram, client)
+
+    def send_status(self, client: Client) -> None:
+        """The whole state to one client: every parameter at its own address, then the rest."""
+        status = self.controls.status()
+        for name, value in status.params.items():
+            self.send(client, param_address(self.prefix, PARAMS[name]), value)
+        self.send(client, f"{self.prefix}/status/models", *status.models)
+        self._send_status_lines(client, status)
+        self.send(client, f"{self.prefix}/status/end")
+
+    def handle_datagram(self, data: bytes, client: Client) -> None:
+        """Parse and dispatch one datagram; nothing in it can raise out of here."""
+        self.counters.received += 1
+        if self._allowed and not self._is_allowed(client[0]):
+            self.counters.not_allowed += 1
+            return
+        try:
+            messages = [timed.message for timed in OscPacket(data).messages]
+        except Exception:  # python-osc raises ParseError, and others on hostile input
+            self.counters.malformed += 1
+            self._refuse(client, "?", "malformed OSC packet")
+            return
+        for message in messages:
+            self._dispatch(message.address, tuple(message.params), client)
+
+    def _dispatch(self, address: str, arguments: tuple[Any, ...], client: Client) -> None:
+        route = self.routes.get(address)
+        if route is None:
+            self._refuse(client, address, "unknown address")
+            return
+        if len(arguments) < route.required:
+            expected = ", ".join(route.arguments) or "no arguments"
+            self._refuse(client, address, f"expected {expected}")
+            return
+        try:
+            route.action(arguments, client)
+        except LtsdError as error:
+            self._refuse(client, address, str(error))
+            return
+        self.counters.accepted += 1
+
+    def _refuse(self, client: Client, address: str, reason: str) -> None:
+        self.counters.refused += 1
+        address = address if len(address) <= 200 else address[:197] + "..."
+        self.send(client, f"{self.prefix}/error", address, reason)
+        now = time.monotonic()
+        if now - self._log_window_start > 1.0:
+            if self._logged_in_window > 10:
+                log.warning("OSC: %d more refusals in the last second", self._logged_in_window - 10)
+            self._log_window_start, self._logged_in_window = now, 0
+        self._logged_in_window += 1
+        if self._logged_in_window <= 10:
+            log.warning("OSC from %s:%d refused: %s: %s", client[0], client[1], address, reason)
+
+    def _is_allowed(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host.split("%")[0])
+        except ValueError:
+            return False
+        return any(ip in network for network in self._allowed)
+
+    def _receive_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, client = self._socket.recvfrom(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    return
+                continue
+            self.handle_datagram(data, client[:2])
+
+    def _status_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            targets = self._targets()
+            if targets:
+                status = self.controls.status()
+                for client in targets:
+                    self._send_status_lines(client, status)
+
+    def _send_status_lines(self, client: Client, status: Status) -> None:
+        self.send(client, f"{self.prefix}/status/fps", float(status.fps))
+        self.send(client, f"{self.prefix}/status/latency", float(status.latency_ms))
+        self.send(client, f"{self.prefix}/status/model", status.model)
+        self.send(client, f"{self.prefix}/status/source", status.source)
+
+    def _targets(self) -> set[Client]:
+        return self._subscribers | self._fixed_targets
+
+    def _echo_param(self, name: str, value: Any) -> None:
+        for client in self._targets():
+            self.send(client, param_address(self.prefix, PARAMS[name]), value)
+
+    def _echo_state(self, what: str, value: Any) -> None:
+        for client in self._targets():
+            self.send(client, f"{self.prefix}/{what}", value)
+
+
+def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str, Route]:
+    """The address space: fixed commands plus two addresses per registry parameter."""
+    routes = {
+        f"{prefix}/model": Route(
+            ("string name",), lambda a, c: controls.switch_model(a[0]),
+            "switch model, crossfading over `crossfade` seconds",
+        ),
+        f"{prefix}/model/index": Route(
+            ("int index",), lambda a, c: controls.switch_model_index(a[0]),
+            "switch by position in `ltsd models` order (MIDI-friendly)",
+        ),
+        f"{prefix}/model/next": Route((), lambda a, c: controls.step_model(+1), "next model"),
+        f"{prefix}/model/prev": Route((), lambda a, c: controls.step_model(-1), "previous model"),
+        f"{prefix}/source": Route(
+            ("string source",), lambda a, c: controls.set_source(a[0]),
+            "switch the source: 'synthetic' or 'ndi:NAME'",
+        ),
+        f"{prefix}/reset": Route(
+            (), lambda a, c: controls.reset(), "all parameters back to the configuration's values"
+        ),
+        f"{prefix}/status": Route(
+            (), lambda a, c: server.send_status(c), "reply to the sender with the whole state"
+        ),
+        f"{prefix}/subscribe": Route(
+            ("int port", "[string host]"), lambda a, c: server.subscribe(_feedback_target(a, c)),
+            "add a feedback target (default host: the sender's)",
+        ),
+        f"{prefix}/unsubscribe": Route(
+            ("int port", "[string host]"), lambda a, c: server.unsubscribe(_feedback_target(a, c)),
+            "remove a feedback target",
+        ),
+    }  # fmt: skip
+    for info in PARAMS.values():
+        address = param_address(prefix, info)
+        routes[address] = Route(
+            (f"{_osc_type_word(info)} value",), _setter(controls, info.name), info.spec.doc
+        )
+        routes[address + "/norm"] = Route(
+            ("float 0..1",), _norm_setter(controls, info.name),
+            f"{info.name} mapped from 0..1 onto its range (knobs)",
+        )  # fmt: skip
+    return routes
+
+
+def _setter(controls: Controls, name: str) -> Callable[[tuple[Any, ...], Client], None]:
+    return lambda arguments, client: controls.set_param(name, arguments[0])
+
+
+def _norm_setter(controls: Controls, name: str) -> Callable[[tuple[Any, ...], Client], None]:
+    return lambda arguments, client: controls.set_param_norm(name, arguments[0])
+
+
+def _osc_type_word(info: ParamInfo) -> str:
+    if info.kind is bool:
+        return "bool"
+    if info.spec.choices is not None:
+        return "string"
+    return "int" if info.kind is int else "float"
+
+
+def _feedback_target(arguments: tuple[Any, ...], client: Client) -> Client:
+    port = arguments[0]
+    if isinstance(port, bool) or not isinstance(port, int | float) or not 1 <= port <= 65535:
+        raise LtsdError(f"subscribe: expected a port from 1 to 65535, got {port!r}"[:200])
+    host = arguments[1] if len(arguments) > 1 else client[0]
+    if not isinstance(host, str) or not host or len(host) > 253:
+        raise LtsdError("subscribe: expected a host name or address")
+    return host, int(port)
+
+
+def _parse_target(text: str) -> Client:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
