@@ -17,6 +17,7 @@ import torch
 from ltsd.config import Config, LogConfig
 from ltsd.control.commands import Controls
 from ltsd.control.osc import OscServer
+from ltsd.control.oscquery import OscQueryServer
 from ltsd.errors import ConfigError
 from ltsd.library import ModelLibrary
 from ltsd.params import ParamStore
@@ -95,12 +96,19 @@ class ControlSurfaces:
 
     def __init__(self, config: Config, controls: Controls) -> None:
         self.osc = OscServer(config.osc, controls) if config.osc.enabled else None
+        self.oscquery = None
+        if self.osc is not None and config.osc.oscquery_port:
+            self.oscquery = OscQueryServer(self.osc, config.osc.host, config.osc.oscquery_port)
 
     def start(self) -> None:
         if self.osc is not None:
             self.osc.start()
+        if self.oscquery is not None:
+            self.oscquery.start()
 
     def stop(self) -> None:
+        if self.oscquery is not None:
+            self.oscquery.stop()
         if self.osc is not None:
             self.osc.stop()
 

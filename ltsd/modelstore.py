@@ -80,6 +80,7 @@ def save_model(
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".partial")
     save_file(tensors, str(partial), metadata={METADATA_KEY: info.to_json()})
+    partial.chmod(0o644)  # a model is meant to be shared and shipped, not private
     partial.replace(path)
 
 

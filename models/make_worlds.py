@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # name → the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a rerun is the same run)
 WORLDS: dict[str, list[str]] = {
-    "nebula": ["--steps", "1150"],
+    "nebula": ["--steps", "1005"],
     "flowers": ["--steps", "1200"],
     "clouds": ["--steps", "1200"],
 }

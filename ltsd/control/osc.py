@@ -1,9 +1,10 @@
 """OSC over UDP: an address → handler mapping generated from the parameter registry.
 
 One thread receives datagrams, parses them with python-osc and calls the handler for each
-message's address. Anything a client sends — garbage bytes, wrong types, NaN, huge strings, deep
-bundles, unknown addresses — is refused with `/ltsd/error <address> <reason>` to the sender and one
-(rate-limited) log line; it can neither crash the daemon nor stall a frame. Accepted changes are
+message's address. Anything a client sends — wrong types, NaN, huge strings, deep bundles, unknown
+addresses — is refused with `/ltsd/error <address> <reason>` to the sender and one (rate-limited)
+log line; bytes that are not OSC at all are counted and logged, not answered. Nothing can crash the
+daemon or stall a frame. Accepted changes are
 echoed to subscribers, and every second they get fps, latency, model and source.
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_message_builder import BuildError, OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from ltsd.config import OscConfig
@@ -114,11 +115,13 @@ class OscServer:
         self._subscribers.discard(client)
 
     def send(self, client: Client, address: str, *values: Any) -> None:
+        if self._socket is None:  # not started (or stopped): nothing to send with
+            return
         builder = OscMessageBuilder(address)
         for value in values:
             builder.add_arg(value)
         # a subscriber that went away (or never existed) must not affect anyone else
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, BuildError):
             self._socket.sendto(builder.build().dgram, client)
 
     def send_status(self, client: Client) -> None:
@@ -138,9 +141,11 @@ class OscServer:
             return
         try:
             messages = [timed.message for timed in OscPacket(data).messages]
-        except Exception:  # python-osc raises ParseError, and others on hostile input
+        except Exception:  # python-osc raises ParseError, RecursionError... on hostile input
+            # Not answered: bytes that are not OSC name no address, and a reply per garbage
+            # datagram would turn ltsd into an amplifier. Counted and logged instead.
             self.counters.malformed += 1
-            self._refuse(client, "?", "malformed OSC packet")
+            self._log_refusal(client, "?", "malformed OSC packet")
             return
         for message in messages:
             self._dispatch(message.address, tuple(message.params), client)
@@ -159,12 +164,20 @@ class OscServer:
         except LtsdError as error:
             self._refuse(client, address, str(error))
             return
+        except Exception as error:  # a bug must cost one message, never the OSC thread
+            log.exception("OSC: %s failed", address)
+            self._refuse(client, address, f"internal error ({type(error).__name__})")
+            return
         self.counters.accepted += 1
 
     def _refuse(self, client: Client, address: str, reason: str) -> None:
         self.counters.refused += 1
         address = address if len(address) <= 200 else address[:197] + "..."
         self.send(client, f"{self.prefix}/error", address, reason)
+        self._log_refusal(client, address, reason)
+
+    def _log_refusal(self, client: Client, address: str, reason: str) -> None:
+        """At most ten lines a second, then a count: a flood must not flood the log too."""
         now = time.monotonic()
         if now - self._log_window_start > 1.0:
             if self._logged_in_window > 10:

@@ -1,0 +1,56 @@
+"""A real python-osc UDP client that can also read what the daemon answers."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.udp_client import UDPClient
+
+
+class OscPeer:
+    def __init__(self, port: int) -> None:
+        self.client = UDPClient("127.0.0.1", port, timeout=0.5)
+
+    def send(self, address: str, *values: Any) -> None:
+        builder = OscMessageBuilder(address)
+        for value in values:
+            builder.add_arg(value)
+        self.client.send(builder.build())
+
+    def send_raw(self, datagram: bytes) -> None:
+        """Any bytes at all, through the same client (it sends whatever has a .dgram)."""
+        self.client.send(SimpleNamespace(dgram=datagram))
+
+    def messages(self, until: str, timeout_s: float = 5.0) -> list[tuple[str, list[Any]]]:
+        """Messages received until one at address `until` (inclusive), or the timeout."""
+        received: list[tuple[str, list[Any]]] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                datagram = self.client.receive(0.5)  # b"" when nothing came in time
+            except OSError:  # ICMP "port unreachable" while the daemon is still starting
+                time.sleep(0.1)
+                continue
+            if not datagram:
+                continue
+            message = OscMessage(datagram)
+            received.append((message.address, list(message.params)))
+            if message.address == until:
+                break
+        return received
+
+    def status(self) -> dict[str, Any]:
+        """`/ltsd/status` as {address: value(s)}; the last answer wins."""
+        self.send("/ltsd/status")
+        state: dict[str, Any] = {}
+        for address, values in self.messages(until="/ltsd/status/end"):
+            state[address] = values if address == "/ltsd/status/models" else (values or [None])[0]
+        assert "/ltsd/status/end" in state, "no status reply"
+        return state
+
+    def close(self) -> None:
+        self.client.close()
