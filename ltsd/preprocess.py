@@ -21,25 +21,37 @@ Factor = float | torch.Tensor
 def fit(image: torch.Tensor, height: int, width: int, mode: str) -> torch.Tensor:
     """Resize (B, C, H, W) to (B, C, height, width) keeping the aspect ratio.
 
-    mode "crop" scales the frame to cover the target and cuts the overflow evenly from both sides;
-    "letterbox" scales it to fit inside and pads the rest with black.
+    mode "crop" cuts the middle of the frame to the target's aspect and scales it (crop first, so
+    only the pixels kept are resampled); "letterbox" scales the whole frame to fit inside and pads
+    the rest with black. Shrinking uses area averaging, enlarging bilinear.
     """
     in_height, in_width = image.shape[-2:]
     if (in_height, in_width) == (height, width):
         return image
-    cover = mode == "crop"
-    scale = (max if cover else min)(height / in_height, width / in_width)
-    scaled_height = max(1, round(in_height * scale))
-    scaled_width = max(1, round(in_width * scale))
-    scaled = resize(image, (scaled_height, scaled_width), interpolation="bilinear", antialias=True)
-    if cover:
-        top = (scaled_height - height) // 2
-        left = (scaled_width - width) // 2
-        return scaled[..., top : top + height, left : left + width]
+    if mode == "crop":
+        keep_height = min(in_height, max(1, round(in_width * height / width)))
+        keep_width = min(in_width, max(1, round(in_height * width / height)))
+        top = (in_height - keep_height) // 2
+        left = (in_width - keep_width) // 2
+        kept = image[..., top : top + keep_height, left : left + keep_width]
+        return _resample(kept, height, width)
+    scale = min(height / in_height, width / in_width)
+    scaled_height = min(height, max(1, round(in_height * scale)))
+    scaled_width = min(width, max(1, round(in_width * scale)))
+    scaled = _resample(image, scaled_height, scaled_width)
     pad_top = (height - scaled_height) // 2
     pad_left = (width - scaled_width) // 2
     padding = (pad_left, width - scaled_width - pad_left, pad_top, height - scaled_height - pad_top)
     return F.pad(scaled, padding, value=0.0)
+
+
+def _resample(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Area averaging when shrinking (cheap, alias-free), bilinear when enlarging."""
+    if image.shape[-2:] == (height, width):
+        return image
+    if height <= image.shape[-2] and width <= image.shape[-1]:
+        return resize(image, (height, width), interpolation="area")
+    return resize(image, (height, width), interpolation="bilinear", align_corners=False)
 
 
 def to_grayscale(image: torch.Tensor) -> torch.Tensor:
@@ -108,6 +120,8 @@ def prepare(
     image: torch.Tensor, params: LiveParams, height: int, width: int, channels: int
 ) -> torch.Tensor:
     """A frame (B, 3, H, W) in [0, 1] → generator input (B, channels, height, width) in [-1, 1]."""
+    if params.grayscale:  # grey and resizing are both linear: grey first is a third of the work
+        image = to_grayscale(image)
     fitted = fit(image, height, width, params.fit)
     degraded = degrade(
         fitted, params.grayscale, params.blur_factor, params.brightness, params.contrast
