@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu or cuda")
     bench.add_argument("--runs", type=int, default=50, help="timed frames per row (default 50)")
     bench.add_argument("--output", type=Path, help="also write the table to this markdown file")
+    bench.add_argument(
+        "--e2e",
+        action="store_true",
+        help="end to end over NDI on loopback against a bare relay, instead",
+    )
+    bench.add_argument("--sizes", default="640x360,1280x720,1920x1080", help="--e2e camera sizes")
+    bench.add_argument("--camera-fps", type=int, default=60, help="--e2e camera rate")
+    bench.add_argument("--seconds", type=float, default=10.0, help="--e2e measured seconds per run")
+    bench.add_argument("--model", default="nebula", help="--e2e model")
+    bench.add_argument(
+        "--osc-flood",
+        type=int,
+        default=0,
+        help="--e2e: also run ltsd while sending this many OSC messages a second",
+    )
     bench.set_defaults(handler=bench_command)
 
     models = commands.add_parser("models", help="list the models in the models folder")
@@ -153,6 +169,43 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_e2e_command(args: argparse.Namespace) -> int:
+    import platform
+
+    from ltsd.harness.e2e import markdown, measure
+
+    try:
+        sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
+    except ValueError:
+        raise LtsdError(f"--sizes: expected WxH[,WxH...], got {args.sizes!r}") from None
+    relay = [sys.executable, "-m", "ltsd.harness.relay", "--source", "ndi:{camera}",
+             "--ndi-name", "{output}"]  # fmt: skip
+    runs = []
+    for width, height in sizes:
+        common = (width, height, args.camera_fps, 3.0, args.seconds)
+        runs.append(measure("relay", relay, *common))
+        osc_port = 9000 + (width % 997)
+        ltsd_run = [sys.executable, "-m", "ltsd.cli", "run", "--source", "ndi:{camera}",
+                    "--extra-ips", "127.0.0.1", "--ndi-name", "{output}", "--model", args.model,
+                    "--device", args.device, "--quiet", "--osc-port", str(osc_port),
+                    "--oscquery-port", "0"]  # fmt: skip
+        if args.models_dir:
+            ltsd_run += ["--models-dir", args.models_dir]
+        runs.append(measure("ltsd", ltsd_run, *common))
+        if args.osc_flood:
+            runs.append(measure("ltsd", ltsd_run, *common, osc_port, args.osc_flood))
+        print(markdown(runs[-3 if args.osc_flood else -2 :]).splitlines()[-1], flush=True)
+    header = (
+        f"End to end over NDI on loopback, model {args.model}, device {args.device}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {args.seconds:g} s per run"
+    )
+    table = header + "\n\n" + markdown(runs)
+    print(table)
+    if args.output:
+        args.output.write_text(table + "\n")
+    return 0
+
+
 def bench_command(args: argparse.Namespace) -> int:
     import platform
 
@@ -162,6 +215,8 @@ def bench_command(args: argparse.Namespace) -> int:
     from ltsd.config import ModelConfig
     from ltsd.daemon import pick_device
 
+    if args.e2e:
+        return bench_e2e_command(args)
     try:
         resolutions = [int(value) for value in args.resolutions.split(",")]
     except ValueError:

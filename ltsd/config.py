@@ -49,6 +49,9 @@ class ModelConfig:
     device: str = setting(
         "auto", choices=("auto", "cpu", "cuda"), doc="auto uses CUDA when present"
     )
+    cpu_threads: int = setting(
+        0, 0, 256, doc="torch threads for CPU inference; 0 = half the cores (NDI needs the rest)"
+    )
     memory_budget_mb: float = setting(
         512.0, 0.0, 65536.0, unit="MB", doc="models kept loaded for instant switching (LRU beyond)"
     )

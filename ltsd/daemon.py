@@ -6,7 +6,9 @@ NDI object exists, so a mistake never leaves anything half-started.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -28,6 +30,15 @@ from ltsd.sources import open_source
 log = logging.getLogger(__name__)
 
 
+def set_cpu_threads(requested: int) -> int:
+    """Give torch `requested` threads (0 = half the cores) so it does not starve NDI's threads."""
+    threads = requested or max(1, (os.cpu_count() or 2) // 2)
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # only settable before the first parallel work
+        torch.set_num_interop_threads(1)
+    return threads
+
+
 def pick_device(choice: str) -> torch.device:
     """'auto' → CUDA when present, else CPU; 'cuda' without CUDA is a user error."""
     if choice == "cuda" and not torch.cuda.is_available():
@@ -46,6 +57,7 @@ class Daemon:
     def run(self) -> int:
         config = self.config
         device = pick_device(config.model.device)
+        set_cpu_threads(config.model.cpu_threads)
         library = ModelLibrary(config.model.models_path(), device, config.model.memory_budget_mb)
         model = library.get(config.model.name)
         params = ParamStore(config.params)

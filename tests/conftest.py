@@ -68,7 +68,7 @@ class Processes:
         return child
 
     def camera(self, name: str, *extra: str) -> subprocess.Popen:
-        return self.start("-m", "tests.helpers.ndi_camera", "--name", name, *extra)
+        return self.start("-m", "ltsd.harness.camera", "--name", name, *extra)
 
     def ltsd(self, *args: str) -> subprocess.Popen:
         return self.start("-m", "ltsd.cli", *with_free_ports(args))

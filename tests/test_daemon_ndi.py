@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 
+from ltsd.harness.receiver import NdiReceiver
 from tests.conftest import MODEL_RGB, Processes, unique_name
-from tests.helpers.ndi_receiver import NdiReceiver
 
 CAMERA_SIZE = (160, 90)
 CAMERA_FPS = 30

@@ -22,6 +22,7 @@ from ltsd.config import Config, OscConfig
 from ltsd.control.commands import Controls
 from ltsd.control.osc import OscServer, param_address
 from ltsd.control.oscquery import namespace
+from ltsd.harness.receiver import NdiReceiver
 from ltsd.library import ModelLibrary
 from ltsd.params import PARAMS, LiveParams, ParamInfo, ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
@@ -29,7 +30,6 @@ from ltsd.sinks.ndi import NdiSink
 from ltsd.sources import open_source
 from tests.conftest import MODEL_RGB, Processes, free_udp_port, unique_name
 from tests.helpers.models import write_constant_model
-from tests.helpers.ndi_receiver import NdiReceiver
 from tests.helpers.osc_client import OscPeer
 from tests.osc_strategies import datagrams, deep_bundle
 
@@ -64,17 +64,19 @@ def daemon(tmp_path_factory):
         "--ndi-name", output, "--osc-port", str(osc_port), "--oscquery-port", str(query_port),
     )  # fmt: skip
     peer = OscPeer(osc_port)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            peer.status()
-            break
-        except AssertionError:
-            assert process.poll() is None, process.communicate()[1]
-    yield {"peer": peer, "port": osc_port, "query_port": query_port, "ndi": output,
-           "models": models, "process": process}  # fmt: skip
-    peer.close()
-    processes.stop_all()
+    try:  # the daemon must not outlive a failed set-up either
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                peer.status()
+                break
+            except AssertionError:
+                assert process.poll() is None, process.communicate()[1]
+        yield {"peer": peer, "port": osc_port, "query_port": query_port, "ndi": output,
+               "models": models, "process": process}  # fmt: skip
+    finally:
+        peer.close()
+        processes.stop_all()
 
 
 def free_tcp_port() -> int:

@@ -1,9 +1,11 @@
 """A stand-in NDI camera for tests and benchmarks: a moving gradient, frame counter as timecode.
 
-    python -m tests.helpers.ndi_camera --name NAME [--width 160 --height 90 --fps 30]
+    python -m ltsd.harness.camera --name NAME [--width 160 --height 90 --fps 30]
         [--seconds 60] [--first-timecode 0]
 
-Runs until --seconds pass or it is killed; frame i carries timecode first_timecode + i.
+Runs until --seconds pass or it is killed; frame i carries timecode first_timecode + i. It prints
+`started MONOTONIC_NS` after its first frame: NDI paces a clocked sender at the frame rate, so frame
+i left at about started + i / fps, on a clock every process on the machine shares (latency).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ def main() -> None:
         video.data = frames[index % len(frames)]
         video.timecode = args.first_timecode + index
         ndi.send_send_video_v2(sender, video)
+        if index == 0:
+            print(f"started {time.monotonic_ns()}", flush=True)
         index += 1
     ndi.send_destroy(sender)
 

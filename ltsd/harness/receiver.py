@@ -1,4 +1,4 @@
-"""A real NDI receiver for tests: finds a source by name on loopback and collects frames."""
+"""A real NDI receiver for tests and benchmarks: finds a source by name, collects frames."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ import numpy as np
 
 from ltsd.ndi import discover, ensure_initialized, match_source_name
 
+_NO_PIXELS = np.zeros((0, 0, 4), np.uint8)
+
 
 @dataclass(frozen=True)
 class ReceivedFrame:
     timecode: int
-    pixels: np.ndarray  # (H, W, 4) BGRX copy
+    pixels: np.ndarray  # (H, W, 4) BGRX copy; empty when the caller asked for timing only
     arrived_s: float  # time.monotonic()
+    width: int
+    height: int
 
     @property
     def size(self) -> tuple[int, int]:
-        return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+        return self.width, self.height
 
 
 class NdiReceiver:
@@ -38,15 +42,20 @@ class NdiReceiver:
         self._receiver = ndi.recv_create_v3(settings)
         ndi.recv_connect(self._receiver, source)
 
-    def frames(self, count: int, timeout_s: float) -> list[ReceivedFrame]:
-        """Up to `count` video frames, stopping after `timeout_s` seconds whatever arrived."""
+    def frames(self, count: int, timeout_s: float, keep_pixels: bool = True) -> list[ReceivedFrame]:
+        """Up to `count` video frames, stopping after `timeout_s` seconds whatever arrived.
+
+        keep_pixels=False records only timecodes and arrival times (benchmarks at 1080p60)."""
         received: list[ReceivedFrame] = []
         deadline = time.monotonic() + timeout_s
         while len(received) < count and time.monotonic() < deadline:
             kind, video, _, _ = ndi.recv_capture_v2(self._receiver, 200, True, False, False)
             if kind == ndi.FRAME_TYPE_VIDEO:
-                pixels = np.array(video.data, copy=True)
-                received.append(ReceivedFrame(int(video.timecode), pixels, time.monotonic()))
+                arrived = time.monotonic()
+                pixels = np.array(video.data, copy=True) if keep_pixels else _NO_PIXELS
+                received.append(
+                    ReceivedFrame(int(video.timecode), pixels, arrived, video.xres, video.yres)
+                )
                 ndi.recv_free_video_v2(self._receiver, video)
         return received
 

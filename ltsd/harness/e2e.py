@@ -1,0 +1,123 @@
+"""End to end over NDI on loopback: camera → (ltsd | bare relay) → receiver, same harness, same run.
+
+Output fps is counted at the receiver; latency is arrival time minus the moment the camera sent
+that frame (its timecode is its counter; a clocked NDI sender sends frame i at start + i / fps, on
+the machine-wide monotonic clock).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from pythonosc.udp_client import SimpleUDPClient
+
+from ltsd.harness.receiver import NdiReceiver
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    label: str  # "relay" or "ltsd"
+    width: int
+    height: int
+    camera_fps: int
+    output_fps: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    frames: int
+    osc_messages_per_s: int = 0
+
+
+def measure(
+    label: str,
+    target: list[str],
+    width: int,
+    height: int,
+    camera_fps: int,
+    warmup_s: float,
+    seconds: float,
+    osc_port: int | None = None,
+    osc_messages_per_s: int = 0,
+) -> Run:
+    """Start a camera and `target` (argv with {camera} and {output} placeholders), receive, stop."""
+    camera_name = f"bench-cam-{uuid.uuid4().hex[:6]}"
+    output_name = f"bench-out-{uuid.uuid4().hex[:6]}"
+    lifetime = str(warmup_s + seconds + 60)
+    camera = subprocess.Popen(
+        [sys.executable, "-m", "ltsd.harness.camera", "--name", camera_name, "--width", str(width),
+         "--height", str(height), "--fps", str(camera_fps), "--seconds", lifetime],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    argv = [a.format(camera=camera_name, output=output_name) for a in target]
+    daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        started_ns = int(camera.stdout.readline().split()[1])
+        receiver = NdiReceiver(output_name, timeout_s=60)
+        receiver.frames(count=10**9, timeout_s=warmup_s, keep_pixels=False)
+        flood = _OscFlood(osc_port, osc_messages_per_s) if osc_messages_per_s else None
+        frames = receiver.frames(count=10**9, timeout_s=seconds, keep_pixels=False)
+        if flood is not None:
+            flood.stop()
+        receiver.close()
+    finally:
+        for process in (daemon, camera):
+            process.terminate()
+            process.wait(timeout=10)
+    if len(frames) < 2:
+        return Run(label, width, height, camera_fps, 0.0, float("nan"), float("nan"), len(frames))
+    fps = (len(frames) - 1) / (frames[-1].arrived_s - frames[0].arrived_s)
+    latencies = sorted(
+        (f.arrived_s - (started_ns / 1e9 + f.timecode / camera_fps)) * 1000 for f in frames
+    )
+    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    return Run(label, width, height, camera_fps, fps, statistics.median(latencies), p95,
+               len(frames), osc_messages_per_s)  # fmt: skip
+
+
+class _OscFlood:
+    """Sends `rate` OSC messages a second to ltsd until stopped (a controller gone wild)."""
+
+    def __init__(self, port: int, rate: int) -> None:
+        self._client = SimpleUDPClient("127.0.0.1", port)
+        self._rate = rate
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        sent = 0
+        started = time.monotonic()
+        while not self._stop.is_set():
+            due = int((time.monotonic() - started) * self._rate)
+            for _ in range(min(due - sent, 1000)):
+                self._client.send_message("/ltsd/pre/brightness", (sent % 100) / 1000)
+                sent += 1
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+def markdown(runs: list[Run]) -> str:
+    lines = [
+        "| size | camera fps | pipeline | OSC msg/s | output fps | latency p50 ms | p95 ms | "
+        "fps ratio to relay | added latency p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    relays = {(r.width, r.height): r for r in runs if r.label == "relay"}
+    for run in runs:
+        relay = relays.get((run.width, run.height))
+        ratio = f"{run.output_fps / relay.output_fps:.2f}" if relay and relay.output_fps else "–"
+        added = f"{run.latency_p50_ms - relay.latency_p50_ms:.1f}" if relay else "–"
+        lines.append(
+            f"| {run.width}x{run.height} | {run.camera_fps} | {run.label} | "
+            f"{run.osc_messages_per_s or '–'} | {run.output_fps:.1f} | {run.latency_p50_ms:.1f} | "
+            f"{run.latency_p95_ms:.1f} | {ratio} | {added} |"
+        )
+    return "\n".join(lines)
