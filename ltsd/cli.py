@@ -199,11 +199,7 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
         f"End to end over NDI on loopback, model {args.model}, device {args.device}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs, {args.seconds:g} s per run"
     )
-    table = header + "\n\n" + markdown(runs)
-    print(table)
-    if args.output:
-        args.output.write_text(table + "\n")
-    return 0
+    return publish_table(header, markdown(runs), args.output)
 
 
 def bench_command(args: argparse.Namespace) -> int:
@@ -233,10 +229,15 @@ def bench_command(args: argparse.Namespace) -> int:
         f"Generator only, batch 1, {device.type} ({where or platform.machine()}), "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.runs} runs per row"
     )
-    table = header + "\n\n" + markdown(rows)
-    print(table)
-    if args.output:
-        args.output.write_text(table + "\n")
+    return publish_table(header, markdown(rows), args.output)
+
+
+def publish_table(header: str, table: str, output: Path | None) -> int:
+    """Print a benchmark table under its header, and write it to `output` when asked."""
+    text = f"{header}\n\n{table}"
+    print(text)
+    if output:
+        output.write_text(text + "\n")
     return 0
 
 
