@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="NDI (or synthetic) in → world → NDI out")
     run.add_argument("--config", type=Path, help="YAML config file (default: built-in defaults)")
     run.add_argument("--source", help="'synthetic' or 'ndi:NAME'")
-    run.add_argument("--ndi-name", help="name of the published NDI source (default ltsd)")
+    run.add_argument("--ndi-name", help="name of the published output (default ltsd)")
+    run.add_argument("--sink", action="append", help="output, repeatable: ndi, null, file:PATH, "
+                     "syphon, spout (default ndi)")  # fmt: skip
     run.add_argument("--extra-ips", help="comma list of IPs for NDI discovery, e.g. 127.0.0.1")
     run.add_argument("--model", help="model name in the models folder")
     run.add_argument("--models-dir", help="folder of .safetensors models")
@@ -115,6 +117,7 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("source", "spec"): args.source,
         ("source", "extra_ips"): args.extra_ips,
         ("output", "ndi_name"): args.ndi_name,
+        ("output", "sinks"): args.sink,
         ("model", "name"): args.model,
         ("model", "models_dir"): args.models_dir,
         ("model", "device"): args.device,

@@ -15,6 +15,7 @@ import yaml
 from ltsd.errors import ConfigError
 from ltsd.params import LiveParams
 from ltsd.schema import build, setting
+from ltsd.sinks import SINK_PATTERN
 
 PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -62,7 +63,14 @@ class ModelConfig:
 
 @dataclass(frozen=True, slots=True)
 class OutputConfig:
-    ndi_name: str = setting("ltsd", pattern=r".+", doc="name of the published NDI source")
+    sinks: tuple[str, ...] = setting(
+        ("ndi",),
+        pattern=SINK_PATTERN,
+        doc="outputs, several at once: ndi, null, file:PATH, syphon, spout",
+    )
+    ndi_name: str = setting(
+        "ltsd", pattern=r".+", doc="name of the published output (NDI, Syphon, Spout)"
+    )
     size: str = setting(
         "source",
         pattern=r"source|[1-9][0-9]*x[1-9][0-9]*",

@@ -24,7 +24,7 @@ from ltsd.errors import ConfigError
 from ltsd.library import ModelLibrary
 from ltsd.params import ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
-from ltsd.sinks.ndi import NdiSink
+from ltsd.sinks import open_sinks
 from ltsd.sources import open_source
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,11 @@ class Daemon:
             config.output.fixed_size(), config.output.on_source_lost, config.source.lost_after_s
         )
         source = open_source(config)
-        sink = NdiSink(config.output.ndi_name)
+        try:
+            sink = open_sinks(config.output.sinks, config.output.ndi_name)
+        except BaseException:
+            source.close()
+            raise
         pipeline = Pipeline(source, model, params, sink, plan, device)
         controls = Controls(pipeline, library, params, config, open_source)
         surfaces = ControlSurfaces(config, controls)
