@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=bench_command)
 
+    sources = commands.add_parser("sources", help="list the sources ltsd can see")
+    sources.add_argument("--extra-ips", default="", help="comma list of IPs for NDI discovery")
+    sources.set_defaults(handler=sources_command)
+
     models = commands.add_parser("models", help="list the models in the models folder")
     models.add_argument("--models-dir", help="folder of .safetensors models")
     models.set_defaults(handler=models_command)
@@ -233,6 +237,23 @@ def bench_command(args: argparse.Namespace) -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.runs} runs per row"
     )
     return publish_table(header, markdown(rows), args.output)
+
+
+def sources_command(args: argparse.Namespace) -> int:
+    from ltsd.ndi import discover_all
+
+    names = discover_all(args.extra_ips)
+    print("synthetic                  (built in)")
+    for name in names:
+        print(f"ndi:{name}")
+    if not names:
+        hint = (
+            ""
+            if args.extra_ips
+            else " (no mDNS here? try --extra-ips 127.0.0.1 or the sender's IP)"
+        )
+        print(f"no NDI sources found{hint}")
+    return 0
 
 
 def publish_table(header: str, table: str, output: Path | None) -> int:

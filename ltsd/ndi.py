@@ -65,3 +65,11 @@ def match_source_name(available: list[str], wanted: str) -> str | None:
     if len(substring_matches) == 1:
         return substring_matches[0]
     return None
+
+
+def discover_all(extra_ips: str, attempts: int = 6, wait_ms: int = 300) -> list[str]:
+    """Every NDI source name seen over several attempts, each with a fresh finder (see above)."""
+    names: set[str] = set()
+    for _ in range(attempts):
+        names.update(source.ndi_name for source in discover(extra_ips, wait_ms))
+    return sorted(names)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from ltsd.harness.receiver import NdiReceiver
-from tests.conftest import MODEL_RGB, Processes, unique_name
+from tests.conftest import MODEL_RGB, Processes, run_ltsd, unique_name
 
 CAMERA_SIZE = (160, 90)
 CAMERA_FPS = 30
@@ -128,3 +128,15 @@ def test_readme_default_runs_the_shipped_world_on_the_synthetic_scene(processes)
     assert frames[-1].pixels[:, :, :3].std() > 2, (
         "the world should show structure, not a flat frame"
     )
+
+
+def test_sources_lists_a_test_sender_on_loopback(processes):
+    camera = unique_name("listed")
+    start_camera(processes, camera)
+    for _ in range(5):  # each listing is a few discovery rounds; a busy machine may need more
+        result = run_ltsd("sources", "--extra-ips", "127.0.0.1")
+        assert result.returncode == 0, result.stderr
+        if camera in result.stdout:
+            break
+    listed = [line for line in result.stdout.splitlines() if camera in line]
+    assert listed and listed[0].startswith("ndi:") and listed[0].endswith(f"({camera})")
