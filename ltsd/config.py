@@ -24,11 +24,15 @@ PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 class SourceConfig:
     spec: str = setting(
         "synthetic",
-        pattern=r"synthetic|ndi:.+",
-        doc="where frames come from: 'synthetic' or 'ndi:NAME' (exact, bracket part or substring)",
+        pattern=r"synthetic|ndi:.+|file:.+|images:.+",
+        doc="where frames come from: synthetic, ndi:NAME, file:PATH (a video) or images:DIR",
     )
     extra_ips: str = setting(
         "", doc="comma list of IPs NDI discovery also asks (for networks without mDNS)"
+    )
+    loop: bool = setting(True, doc="file: sources start again at the end")
+    slide_s: float = setting(
+        3.0, 0.04, 3600.0, unit="s", doc="images: sources show each image this long"
     )
     lost_after_s: float = setting(
         1.0, 0.1, 60.0, unit="s", doc="no frame for this long means the source is gone"

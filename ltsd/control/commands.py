@@ -93,7 +93,9 @@ class Controls:
 
     def set_source(self, spec: Any) -> str:
         if not isinstance(spec, str) or not re.fullmatch(SOURCE_PATTERN, spec):
-            raise SourceError(f"source: expected 'synthetic' or 'ndi:NAME', got {_short(spec)}")
+            raise SourceError(
+                f"source: expected synthetic, ndi:NAME, file:PATH or images:DIR, got {_short(spec)}"
+            )
         config = Config(
             source=SourceConfig(
                 spec, self.config.source.extra_ips, self.config.source.lost_after_s

@@ -32,4 +32,12 @@ def open_source(config: Config) -> Source:
         from ltsd.sources.ndi import NdiSource
 
         return NdiSource(spec[4:], config.source.extra_ips, config.source.lost_after_s)
-    raise SourceError(f"source {spec!r}: expected 'synthetic' or 'ndi:NAME'")
+    if spec.startswith("file:") and len(spec) > 5:
+        from ltsd.sources.file import FileSource
+
+        return FileSource(spec[5:], loop=config.source.loop)
+    if spec.startswith("images:") and len(spec) > 7:
+        from ltsd.sources.images import ImagesSource
+
+        return ImagesSource(spec[7:], config.synthetic.fps, config.source.slide_s)
+    raise SourceError(f"source {spec!r}: expected synthetic, ndi:NAME, file:PATH or images:DIR")

@@ -1,0 +1,114 @@
+"""A video file as a source (anything PyAV/FFmpeg opens), looping by default.
+
+Paced at the clip's own frame rate, like a camera, so rehearsing without a camera behaves like the
+show. `frames()` reads every frame as fast as possible instead, for `ltsd render`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ltsd.errors import SourceError
+from ltsd.frame import Frame
+
+TIMECODE_UNITS_PER_S = 10_000_000
+log = logging.getLogger(__name__)
+
+
+def open_video(path: Path) -> av.container.InputContainer:
+    """The opened container, or a one-line SourceError naming the file."""
+    if not path.is_file():
+        raise SourceError(f"file:{path}: no such file")
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, ValueError) as error:
+        raise SourceError(
+            f"file:{path}: not a video PyAV can read ({_first_line(error)})"
+        ) from None
+    if not container.streams.video:
+        container.close()
+        raise SourceError(f"file:{path}: has no video stream")
+    return container
+
+
+def frame_rate_of(container: av.container.InputContainer) -> Fraction:
+    stream = container.streams.video[0]
+    rate = stream.average_rate or stream.guessed_rate or 30
+    return Fraction(rate).limit_denominator(1001)
+
+
+def decoded_frames(path: Path) -> Iterator[tuple[np.ndarray, float]]:
+    """Every frame of the clip once, as (BGRX pixels, time in seconds), as fast as decoding goes."""
+    container = open_video(path)
+    try:
+        for frame in container.decode(video=0):
+            seconds = float(frame.time) if frame.time is not None else 0.0
+            yield frame.to_ndarray(format="bgra"), seconds
+    except av.FFmpegError as error:
+        raise SourceError(f"file:{path}: damaged video ({_first_line(error)})") from None
+    finally:
+        container.close()
+
+
+class FileSource:
+    def __init__(self, path: str, loop: bool = True) -> None:
+        self.description = f"file:{path}"
+        self.path = Path(path)
+        self.loop = loop
+        with open_video(self.path) as probe:
+            self.frame_rate = frame_rate_of(probe)
+        self._frames = decoded_frames(self.path)
+        self._first = next(self._frames, None)  # a file that decodes no frame is refused now
+        if self._first is None:
+            raise SourceError(f"file:{path}: no decodable video frames (damaged or empty?)")
+        self._index = 0
+        self._next_due = time.monotonic()
+        self._finished = False
+
+    def read(self, timeout_s: float) -> Frame | None:
+        wait = self._next_due - time.monotonic()
+        if wait > timeout_s or self._finished:
+            time.sleep(timeout_s)
+            return None
+        if wait > 0:
+            time.sleep(wait)
+        pixels = self._next_pixels()
+        if pixels is None:
+            return None
+        period = float(1 / self.frame_rate)
+        self._next_due = max(self._next_due + period, time.monotonic() - period)
+        timecode = round(self._index * TIMECODE_UNITS_PER_S / self.frame_rate)
+        self._index += 1
+        return Frame(pixels, timecode, self.frame_rate, time.monotonic_ns())
+
+    def close(self) -> None:
+        self._frames.close()
+
+    def _next_pixels(self) -> np.ndarray | None:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first[0]
+        try:
+            pixels = next(self._frames, None)
+            if pixels is None and self.loop:
+                self._frames = decoded_frames(self.path)
+                pixels = next(self._frames, None)
+        except SourceError as error:  # damaged part-way: end the clip here, never the daemon
+            log.error("%s; %s", error, "starting again" if self.loop else "stopping")
+            self._frames = decoded_frames(self.path) if self.loop else iter(())
+            pixels = None if not self.loop else next(self._frames, None)
+        if pixels is None:
+            self._finished = True
+            return None
+        return pixels[0]
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
