@@ -22,8 +22,8 @@ from ltsd.errors import ModelError
 from ltsd.frame import Frame
 from ltsd.modelstore import LoadedModel, load_model
 from ltsd.params import LiveParams, ParamStore
-from ltsd.pixels import bgrx_to_tensor, tensor_to_bgrx, to_frame
-from ltsd.preprocess import prepare
+from ltsd.pixels import fitted_input, output_bgrx, to_rgb
+from ltsd.preprocess import finish, fit
 from ltsd.sinks import Sink
 from ltsd.sources import Source
 
@@ -182,35 +182,36 @@ class Pipeline:
     def process(self, frame: Frame, params: LiveParams | None = None) -> np.ndarray:
         """One frame through pre-processing and the generator(s), back to BGRX at the output size.
 
-        bypass shows what the model sees; mix blends the world over it; during a crossfade the old
-        and new models' outputs are blended by the time elapsed.
+        Everything between the two conversions happens at the model's resolution: `bypass` shows
+        what the model sees, `mix` blends the world over it, and during a crossfade the old and new
+        models' outputs are blended by the time elapsed. Then one upscale to the frame.
         """
         params = params or self.params.snapshot()
         models = self.models_for_frame()
         width, height = self.plan.fixed_size or (frame.width, frame.height)
         with torch.inference_mode():
-            image = bgrx_to_tensor(frame.pixels, self.device)
-            seen, made = self._through(models.current, image, params, height, width)
+            seen, made = self._through(models.current, frame, params)
             if params.bypass:
-                return tensor_to_bgrx(seen)
+                return output_bgrx(seen, height, width)
             if models.previous is not None:
-                _, old = self._through(models.previous, image, params, height, width)
-                made = torch.lerp(old, made, models.fade)
+                _, old = self._through(models.previous, frame, params)
+                made = torch.lerp(_resized(old, made), made, models.fade)
             if params.mix < 1.0:
                 made = torch.lerp(seen, made, params.mix)
-            return tensor_to_bgrx(made)
+            return output_bgrx(made, height, width)
 
     def _through(
-        self, model: LoadedModel, image: torch.Tensor, params: LiveParams, height: int, width: int
+        self, model: LoadedModel, frame: Frame, params: LiveParams
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(what the model sees, what it makes), both (1, 3, height, width) in [0, 1]."""
+        """(what the model sees, what it makes), both (1, 3, r, r) RGB in [0, 1] at its size r."""
         resolution = model.info.resolution
-        channels = model.info.architecture.in_channels
-        model_input = prepare(image, params, resolution, resolution, channels)
-        seen = to_frame(model_input, height, width)
+        fitted = fitted_input(frame.pixels, resolution, resolution, params.fit, params.grayscale,
+                              self.device)  # fmt: skip
+        model_input = finish(fitted, params, model.info.architecture.in_channels)
+        seen = to_rgb(model_input)
         if params.bypass:
             return seen, seen
-        return seen, to_frame(model.generator(model_input), height, width)
+        return seen, to_rgb(model.generator(model_input))
 
     def _process_or_skip(self, frame: Frame, params: LiveParams) -> np.ndarray | None:
         """process(), but a frame that cannot be processed is logged and dropped, never fatal:
@@ -276,6 +277,13 @@ class Pipeline:
                 self.sink.send(last_output, last_timecode, last_rate)
                 self.stats.frames_held += 1
                 self.stats.count_out(time.monotonic_ns(), None)
+
+
+def _resized(image: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`image` at the size of `like` (models of different resolutions crossfading)."""
+    if image.shape[-2:] == like.shape[-2:]:
+        return image
+    return fit(image, like.shape[-2], like.shape[-1], "crop")
 
 
 def _smoothed_rate(current: float, last_ns: int, now_ns: int) -> float:

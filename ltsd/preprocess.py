@@ -29,10 +29,7 @@ def fit(image: torch.Tensor, height: int, width: int, mode: str) -> torch.Tensor
     if (in_height, in_width) == (height, width):
         return image
     if mode == "crop":
-        keep_height = min(in_height, max(1, round(in_width * height / width)))
-        keep_width = min(in_width, max(1, round(in_height * width / height)))
-        top = (in_height - keep_height) // 2
-        left = (in_width - keep_width) // 2
+        top, left, keep_height, keep_width = crop_box(in_height, in_width, height, width)
         kept = image[..., top : top + keep_height, left : left + keep_width]
         return _resample(kept, height, width)
     scale = min(height / in_height, width / in_width)
@@ -43,6 +40,14 @@ def fit(image: torch.Tensor, height: int, width: int, mode: str) -> torch.Tensor
     pad_left = (width - scaled_width) // 2
     padding = (pad_left, width - scaled_width - pad_left, pad_top, height - scaled_height - pad_top)
     return F.pad(scaled, padding, value=0.0)
+
+
+def crop_box(in_height: int, in_width: int, height: int, width: int) -> tuple[int, int, int, int]:
+    """(top, left, rows, columns) of the middle of an in_height × in_width frame that has the
+    aspect of height × width: what "crop" keeps."""
+    keep_height = min(in_height, max(1, round(in_width * height / width)))
+    keep_width = min(in_width, max(1, round(in_height * width / height)))
+    return (in_height - keep_height) // 2, (in_width - keep_width) // 2, keep_height, keep_width
 
 
 def _resample(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -122,7 +127,12 @@ def prepare(
     """A frame (B, 3, H, W) in [0, 1] → generator input (B, channels, height, width) in [-1, 1]."""
     if params.grayscale:  # grey and resizing are both linear: grey first is a third of the work
         image = to_grayscale(image)
-    fitted = fit(image, height, width, params.fit)
+    return finish(fit(image, height, width, params.fit), params, channels)
+
+
+def finish(fitted: torch.Tensor, params: LiveParams, channels: int) -> torch.Tensor:
+    """A frame already fitted to the model's size (grey or RGB, [0, 1]) → generator input: the
+    degradation, the model's channel count, the [-1, 1] range."""
     degraded = degrade(
         fitted, params.grayscale, params.blur_factor, params.brightness, params.contrast
     )
