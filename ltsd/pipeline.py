@@ -101,47 +101,29 @@ class ModelChoice:
     fade: float = 1.0  # weight of `current` in the blend
 
 
-class Pipeline:
-    """Owns the frame path for one run: a source, a model, the live parameters and a sink."""
+class FrameProcessor:
+    """One frame's work: pre-processing, the generator(s) with crossfades, conversion back to
+    bytes. The live pipeline and offline `ltsd render` share it, so both make the same frames."""
 
     def __init__(
         self,
-        source: Source,
         model: LoadedModel,
         params: ParamStore,
-        sink: Sink,
-        plan: OutputPlan,
         device: torch.device,
+        fixed_size: tuple[int, int] | None = None,
     ) -> None:
-        self.source = source
         self.params = params
-        self.sink = sink
-        self.plan = plan
         self.device = device
-        self.stats = PipelineStats()
-        self._slot = LatestSlot()
+        self.fixed_size = fixed_size  # (width, height), or None to follow each frame
         self._model_lock = threading.Lock()
         self._model = model
         self._previous: LoadedModel | None = None
         self._fade_started_ns = 0
         self._fade_ns = 0
-        self._next_source: Source | None = None
 
     @property
     def model(self) -> LoadedModel:
         return self._model
-
-    def run(self, stop: threading.Event, max_frames: int | None = None) -> None:
-        """Run until `stop` is set or `max_frames` frames were sent."""
-        receiver = threading.Thread(
-            target=self._receive, args=(stop,), name="ltsd-receive", daemon=True
-        )
-        receiver.start()
-        try:
-            self._send_frames(stop, max_frames)
-        finally:
-            stop.set()
-            receiver.join(timeout=1.0)
 
     def set_model(self, model: LoadedModel, crossfade_s: float = 0.0) -> None:
         """Switch to an already loaded model, blending from the current one over `crossfade_s`."""
@@ -154,20 +136,6 @@ class Pipeline:
                 self._previous = None
             self._model = model
         log.info("model: %s (crossfade %.2f s)", model.info.name, crossfade_s)
-
-    def switch_model(self, path: Path) -> str | None:
-        """Load another model and cut to it; on any problem keep the current one and say why."""
-        try:
-            model = load_model(path, self.device)
-        except ModelError as error:
-            log.error("%s (keeping model %r)", error, self._model.info.name)
-            return str(error)
-        self.set_model(model)
-        return None
-
-    def set_source(self, source: Source) -> None:
-        """Hand the receive thread a new source; it closes the old one between two reads."""
-        self._next_source = source
 
     def models_for_frame(self) -> ModelChoice:
         with self._model_lock:
@@ -188,7 +156,7 @@ class Pipeline:
         """
         params = params or self.params.snapshot()
         models = self.models_for_frame()
-        width, height = self.plan.fixed_size or (frame.width, frame.height)
+        width, height = self.fixed_size or (frame.width, frame.height)
         with torch.inference_mode():
             seen, made = self._through(models.current, frame, params)
             if params.bypass:
@@ -212,6 +180,66 @@ class Pipeline:
         if params.bypass:
             return seen, seen
         return seen, to_rgb(model.generator(model_input))
+
+
+class Pipeline:
+    """Owns the frame path for one run: a source, the frame processor, the live parameters and
+    a sink, and the two threads between them."""
+
+    def __init__(
+        self,
+        source: Source,
+        model: LoadedModel,
+        params: ParamStore,
+        sink: Sink,
+        plan: OutputPlan,
+        device: torch.device,
+    ) -> None:
+        self.source = source
+        self.params = params
+        self.sink = sink
+        self.plan = plan
+        self.device = device
+        self.processor = FrameProcessor(model, params, device, plan.fixed_size)
+        self.stats = PipelineStats()
+        self._slot = LatestSlot()
+        self._next_source: Source | None = None
+
+    @property
+    def model(self) -> LoadedModel:
+        return self.processor.model
+
+    def run(self, stop: threading.Event, max_frames: int | None = None) -> None:
+        """Run until `stop` is set or `max_frames` frames were sent."""
+        receiver = threading.Thread(
+            target=self._receive, args=(stop,), name="ltsd-receive", daemon=True
+        )
+        receiver.start()
+        try:
+            self._send_frames(stop, max_frames)
+        finally:
+            stop.set()
+            receiver.join(timeout=1.0)
+
+    def set_model(self, model: LoadedModel, crossfade_s: float = 0.0) -> None:
+        self.processor.set_model(model, crossfade_s)
+
+    def switch_model(self, path: Path) -> str | None:
+        """Load another model and cut to it; on any problem keep the current one and say why."""
+        try:
+            model = load_model(path, self.device)
+        except ModelError as error:
+            log.error("%s (keeping model %r)", error, self.model.info.name)
+            return str(error)
+        self.set_model(model)
+        return None
+
+    def set_source(self, source: Source) -> None:
+        """Hand the receive thread a new source; it closes the old one between two reads."""
+        self._next_source = source
+
+    def process(self, frame: Frame, params: LiveParams | None = None) -> np.ndarray:
+        return self.processor.process(frame, params)
 
     def _process_or_skip(self, frame: Frame, params: LiveParams) -> np.ndarray | None:
         """process(), but a frame that cannot be processed is logged and dropped, never fatal:
