@@ -93,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=bench_command)
 
+    render = commands.add_parser("render", help="a clip or image folder through a world, offline")
+    render.add_argument("input", type=Path, help="a video file or a folder of images")
+    render.add_argument("output", type=Path, help="the video to write (.mp4, .mov, .mkv)")
+    render.add_argument("--config", type=Path, help="YAML config (its params: are used)")
+    render.add_argument("--model", help="model name in the models folder")
+    render.add_argument("--models-dir", help="folder of .safetensors models")
+    render.add_argument("--size", help="output WIDTHxHEIGHT (default: the input's)")
+    render.add_argument("--fps", type=float, help="output frame rate (default: the input's)")
+    render.add_argument("--device", help="auto, cpu or cuda")
+    render.add_argument("--quiet", action="store_true", help="no progress line")
+    render.set_defaults(handler=render_command)
+
     sources = commands.add_parser("sources", help="list the sources ltsd can see")
     sources.add_argument("--extra-ips", default="", help="comma list of IPs for NDI discovery")
     sources.set_defaults(handler=sources_command)
@@ -237,6 +249,49 @@ def bench_command(args: argparse.Namespace) -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.runs} runs per row"
     )
     return publish_table(header, markdown(rows), args.output)
+
+
+def render_command(args: argparse.Namespace) -> int:
+    from fractions import Fraction
+
+    from ltsd.config import load_config
+    from ltsd.daemon import pick_device, set_cpu_threads
+    from ltsd.modelstore import load_model, model_path
+    from ltsd.params import ParamStore
+    from ltsd.pipeline import FrameProcessor
+    from ltsd.render import render
+
+    overrides: dict[str, Any] = {"log": {"level": "quiet" if args.quiet else "info"}}
+    for key, value in (
+        ("name", args.model),
+        ("models_dir", args.models_dir),
+        ("device", args.device),
+    ):
+        if value is not None:
+            overrides.setdefault("model", {})[key] = value
+    config = load_config(args.config, overrides)
+    size = None
+    if args.size:
+        try:
+            width, height = (int(n) for n in args.size.lower().split("x"))
+        except ValueError:
+            raise LtsdError(f"--size: expected WIDTHxHEIGHT, got {args.size!r}") from None
+        if not (2 <= width <= 7680 and 2 <= height <= 4320):
+            raise LtsdError(f"--size: {args.size} is outside 2x2..7680x4320")
+        size = (width, height)
+    if args.fps is not None and not 1 <= args.fps <= 240:
+        raise LtsdError(f"--fps: expected 1 to 240, got {args.fps:g}")
+    setup_logging("quiet" if args.quiet else "info")
+    device = pick_device(config.model.device)
+    set_cpu_threads(config.model.cpu_threads)
+    model = load_model(model_path(config.model.models_path(), config.model.name), device)
+    processor = FrameProcessor(model, ParamStore(config.params), device, size)
+    fps = Fraction(args.fps).limit_denominator(1001) if args.fps else None
+    result = render(args.input, args.output, processor, fps, size, show_progress=not args.quiet)
+    audio = ", audio carried over" if result.audio else ""
+    print(f"wrote {args.output}: {result.frames} frames, {result.width}x{result.height} "
+          f"@ {float(result.rate):g} fps{audio}")  # fmt: skip
+    return 0
 
 
 def sources_command(args: argparse.Namespace) -> int:

@@ -25,14 +25,10 @@ class FileSink:
         self._sequence = "%" in path
         self._container = None
         self._stream = None
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise LtsdError(f"file:{path}: folder {folder} does not exist")
+        if self._sequence and not self.path.parent.is_dir():
+            raise LtsdError(f"file:{path}: folder {self.path.parent} does not exist")
         if not self._sequence:
-            try:
-                self._container = av.open(str(self.path), mode="w")
-            except (OSError, ValueError, av.FFmpegError) as error:
-                raise LtsdError(f"file:{path}: cannot write ({_reason(error)})") from None
+            self._container = open_output(self.path)
 
     def send(self, pixels: np.ndarray, timecode: int, frame_rate: Fraction) -> None:
         if self._sequence:
@@ -48,25 +44,53 @@ class FileSink:
         if self._container is None:
             return
         if self._stream is not None:
-            for packet in self._stream.encode():
-                self._container.mux(packet)
+            flush(self._container, self._stream)
         self._container.close()
         self._container = None
 
     def _encode(self, pixels: np.ndarray, frame_rate: Fraction) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="bgra")
         if self._stream is None:
             rate = Fraction(frame_rate).limit_denominator(1001) if frame_rate > 0 else Fraction(30)
-            stream = self._container.add_stream("libx264", rate=rate)
-            stream.width = frame.width - frame.width % 2  # yuv420p needs even sizes
-            stream.height = frame.height - frame.height % 2
-            stream.pix_fmt = "yuv420p"
-            stream.time_base = 1 / rate
-            self._stream = stream
-        frame = frame.reformat(self._stream.width, self._stream.height, "yuv420p")
-        frame.pts = self.frames
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+            self._stream = add_video_stream(self._container, rate, pixels.shape[1], pixels.shape[0])
+        encode_frame(self._container, self._stream, pixels, self.frames)
+
+
+def open_output(path: Path) -> av.container.OutputContainer:
+    """The output container for `path`, or a one-line LtsdError naming it."""
+    if not path.parent.is_dir():
+        raise LtsdError(f"file:{path}: folder {path.parent} does not exist")
+    try:
+        return av.open(str(path), mode="w")
+    except (OSError, ValueError, av.FFmpegError) as error:
+        raise LtsdError(f"file:{path}: cannot write ({_reason(error)})") from None
+
+
+def add_video_stream(
+    container: av.container.OutputContainer, rate: Fraction, width: int, height: int
+) -> av.VideoStream:
+    """H.264 in yuv420p (what every player and editor opens), at even dimensions."""
+    stream = container.add_stream("libx264", rate=rate)
+    stream.width = max(2, width - width % 2)
+    stream.height = max(2, height - height % 2)
+    stream.pix_fmt = "yuv420p"
+    stream.time_base = 1 / rate
+    return stream
+
+
+def encode_frame(
+    container: av.container.OutputContainer, stream: av.VideoStream, pixels: np.ndarray, index: int
+) -> None:
+    """Encode BGRX `pixels` as frame `index` (scaled to the stream's size if it differs)."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="bgra")
+    frame = frame.reformat(stream.width, stream.height, "yuv420p")
+    frame.pts = index
+    for packet in stream.encode(frame):
+        container.mux(packet)
+
+
+def flush(container: av.container.OutputContainer, stream: av.Stream) -> None:
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 def _reason(error: BaseException) -> str:
