@@ -88,3 +88,37 @@ def markdown(rows: list[GeneratorTiming]) -> str:
             f"{row.p95_ms:.2f} | {row.parameters:,} | {size} |"
         )
     return "\n".join(lines)
+
+
+def sink_costs(
+    width: int, height: int, frames: int, folder: Path
+) -> list[tuple[str, float, float]]:
+    """(sink, p50 ms, p95 ms) of one send() for each sink that runs on this platform."""
+    import uuid
+    from fractions import Fraction
+
+    import numpy as np
+
+    from ltsd.config import SyntheticConfig
+    from ltsd.sinks import open_sinks
+    from ltsd.sources.synthetic import SyntheticSource
+
+    scene = SyntheticSource(SyntheticConfig(width=width, height=height))
+    pictures = [scene.frame_at(index) for index in range(0, 60, 6)]
+    specs = ["null", "ndi", f"file:{folder / 'bench.mp4'}", f"file:{folder / 'bench_%05d.png'}"]
+    rows = []
+    for spec in specs:
+        sink = open_sinks((spec,), f"bench-{uuid.uuid4().hex[:6]}")
+        timings = []
+        for index in range(frames):
+            pixels = np.ascontiguousarray(pictures[index % len(pictures)])
+            started = time.perf_counter()
+            sink.send(pixels, index, Fraction(30))
+            timings.append((time.perf_counter() - started) * 1000)
+        sink.close()
+        timings.sort()
+        label = spec.split(":")[0] + (
+            " (H.264)" if spec.endswith(".mp4") else " (PNG)" if "%" in spec else ""
+        )
+        rows.append((label, statistics.median(timings), timings[int(len(timings) * 0.95)]))
+    return rows

@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu or cuda")
     bench.add_argument("--runs", type=int, default=50, help="timed frames per row (default 50)")
     bench.add_argument("--output", type=Path, help="also write the table to this markdown file")
+    bench.add_argument("--sinks", action="store_true", help="time one send() per sink, instead")
     bench.add_argument(
         "--e2e",
         action="store_true",
@@ -221,6 +222,19 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
     return publish_table(header, markdown(runs), args.output)
 
 
+def bench_sinks_command(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from ltsd.bench import sink_costs
+
+    with tempfile.TemporaryDirectory() as folder:
+        rows = sink_costs(640, 360, args.runs, Path(folder))
+    lines = [f"| {name} | {p50:.2f} | {p95:.2f} |" for name, p50, p95 in rows]
+    table = "\n".join(["| sink | p50 ms per frame | p95 ms |", "|---|---|---|", *lines])
+    header = f"One send() of a 640x360 BGRX frame, {args.runs} frames per sink"
+    return publish_table(header, table, args.output)
+
+
 def bench_command(args: argparse.Namespace) -> int:
     import platform
 
@@ -232,6 +246,8 @@ def bench_command(args: argparse.Namespace) -> int:
 
     if args.e2e:
         return bench_e2e_command(args)
+    if args.sinks:
+        return bench_sinks_command(args)
     try:
         resolutions = [int(value) for value in args.resolutions.split(",")]
     except ValueError:
