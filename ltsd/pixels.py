@@ -71,3 +71,14 @@ def output_bgrx(unit: torch.Tensor, height: int, width: int) -> np.ndarray:
     if (rows, columns) != (height, width):
         bgrx = F.interpolate(bgrx, size=(height, width), mode="bilinear", align_corners=False)
     return bgrx[0].permute(1, 2, 0).contiguous().numpy()
+
+
+def bgrx_to_rgba(pixels: np.ndarray, flip_rows: bool = False) -> np.ndarray:
+    """(H, W, 4) BGRX → (H, W, 4) RGBA, opaque, C-contiguous; optionally bottom row first.
+
+    Syphon and Spout take RGBA textures; OpenGL-side consumers count rows from the bottom.
+    """
+    rgba = pixels[::-1, :, [2, 1, 0, 3]] if flip_rows else pixels[:, :, [2, 1, 0, 3]]
+    rgba = np.ascontiguousarray(rgba)
+    rgba[:, :, 3] = 255
+    return rgba
