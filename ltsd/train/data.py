@@ -8,6 +8,8 @@ brightness (±20 %) and contrast (±15 %).
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,27 +38,56 @@ class Degradation:
     flips: bool = False
 
 
-def load_images(folder: Path) -> list[torch.Tensor]:
-    """Every readable image under `folder` (nested too) as (3, H, W) float in [0, 1].
+def load_images(
+    folder: Path, short_side_limit: int | None = None, workers: int = 0
+) -> list[torch.Tensor]:
+    """Every readable image under `folder` (nested too) as (3, H, W) uint8 tensors.
 
-    Unreadable files are skipped with a warning naming each; no usable image is a LtsdError.
+    Decoding runs once, in `workers` processes (0 = one per core), so training never waits on
+    JPEG decoding. Images whose short side exceeds `short_side_limit` are shrunk to it: crops are
+    taken from the image scaled to 100–130 % of the model size, so keeping more pixels than that
+    only costs memory (thousands of photos fit this way). Unreadable files are skipped with a
+    warning naming each; no usable image is a LtsdError.
     """
     if not folder.is_dir():
         raise LtsdError(f"{folder}: image folder not found")
+    paths = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not paths:
+        raise LtsdError(f"{folder}: no readable images found")
+    jobs = [(path, short_side_limit) for path in paths]
+    if len(paths) == 1 or workers == 1:
+        decoded = [_decode(job) for job in jobs]
+    else:
+        count = workers or min(len(paths), os.cpu_count() or 1)
+        with ProcessPoolExecutor(max_workers=count) as pool:
+            decoded = list(pool.map(_decode, jobs, chunksize=8))
     images = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
+    for path, pixels in zip(paths, decoded, strict=True):
+        if pixels is None:
+            log.warning("skipping %s: not a readable image", path)
             continue
-        try:
-            with Image.open(path) as opened:
-                rgb = np.asarray(opened.convert("RGB"), dtype=np.uint8)
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            log.warning("skipping %s: not a readable image (%s)", path, type(error).__name__)
-            continue
-        images.append(torch.from_numpy(rgb.copy()).permute(2, 0, 1).float().div_(255.0))
+        images.append(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
     if not images:
         raise LtsdError(f"{folder}: no readable images found")
     return images
+
+
+def _decode(job: tuple[Path, int | None]) -> np.ndarray | None:
+    """(H, W, 3) uint8 RGB of one file, shrunk so its short side is at most the limit."""
+    path, limit = job
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+            short = min(image.size)
+            if limit is not None and short > limit:
+                scale = limit / short
+                size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+                image = image.resize(size, Image.Resampling.BOX)
+            return np.asarray(image, dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def random_crops(
@@ -69,7 +100,7 @@ def random_crops(
     crops = []
     picks = torch.randint(len(images), (count,), generator=rng)
     for pick in picks.tolist():
-        image = images[pick]
+        image = images[pick].float().div_(255.0)
         low, high = recipe.scale_range
         scale = low + (high - low) * float(torch.rand((), generator=rng))
         short_side = max(size, round(size * scale))

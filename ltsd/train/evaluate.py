@@ -36,7 +36,7 @@ def evaluate(model: LoadedModel, images: list[torch.Tensor], crops: int) -> Eval
     rng = torch.Generator().manual_seed(HELD_OUT_SEED)
     targets = random_crops(images, crops, model.info.resolution, recipe, rng)
     inputs, _ = make_pairs(targets, recipe, rng)
-    mean_colour = torch.stack([image.mean(dim=(1, 2)) for image in images]).mean(dim=0)
+    mean_colour = torch.stack([image.float().mean(dim=(1, 2)) / 255 for image in images]).mean(0)
     mean_grey = to_grayscale(mean_colour.reshape(1, 3, 1, 1)).item()
     grey = (to_grayscale(inputs) + 1) / 2
     baseline = (grey * (mean_colour / max(mean_grey, 1e-3)).reshape(1, 3, 1, 1)).clamp(0, 1)

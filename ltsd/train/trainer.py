@@ -61,6 +61,11 @@ class TrainResult:
     exported: bool = True  # False on the non-zero ranks of a torchrun job
 
 
+def _load_limit(settings: TrainSettings) -> int:
+    """Short side kept at load: the largest a crop's source image is ever scaled to, with room."""
+    return 2 * round(settings.resolution * settings.recipe.scale_range[1])
+
+
 def init_weights(module: nn.Module) -> None:
     """pix2pix's initialisation: conv weights N(0, 0.02), batch-norm scales N(1, 0.02)."""
     if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
@@ -82,7 +87,7 @@ def train(settings: TrainSettings) -> TrainResult:
     device = cluster.device
     torch.manual_seed(settings.seed)
     rng = torch.Generator().manual_seed(settings.seed + cluster.rank)  # each rank its own crops
-    images = load_images(settings.images_dir)
+    images = load_images(settings.images_dir, short_side_limit=_load_limit(settings))
     recipe = settings.recipe
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(in_channels, 3, settings.ngf, settings.max_filters, settings.depth)
