@@ -168,8 +168,20 @@ def test_subscribers_get_echoes_and_status_once_a_second(daemon):
             continue
         heard[message.address] = list(message.params)
     peer.send("/ltsd/unsubscribe", port, "127.0.0.1")
+    peer.status()  # the unsubscribe has been handled once this answer arrives
+    while True:  # drain what was sent before it
+        try:
+            listener.recvfrom(65536)
+        except TimeoutError:
+            break
     peer.send("/ltsd/pre/brightness", 0.0)
+    peer.status()
+    try:
+        stray = OscMessage(listener.recvfrom(65536)[0]).address
+    except TimeoutError:
+        stray = None
     listener.close()
+    assert stray is None, f"unsubscribed target still got {stray}"
     assert heard["/ltsd/pre/brightness"] == [pytest.approx(0.125)]
     assert heard["/ltsd/status/fps"][0] > 0
     assert heard["/ltsd/status/model"] == ["magenta"]
@@ -317,3 +329,23 @@ def test_namespace_lists_every_route(in_process_server):
     text = json.dumps(tree)
     for address in in_process_server.routes:
         assert f'"FULL_PATH": "{address}"' in text
+
+
+def test_source_address_switches_the_source_while_output_keeps_flowing(daemon, tmp_path: Path):
+    from PIL import Image
+
+    peer: OscPeer = daemon["peer"]
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    Image.new("RGB", (160, 90), (200, 200, 200)).save(stills / "a.png")
+    receiver = NdiReceiver(daemon["ndi"])
+    try:
+        peer.send("/ltsd/source", f"images:{stills}")
+        assert peer.status()["/ltsd/status/source"] == f"images:{stills}"
+        assert len(receiver.frames(count=10, timeout_s=10)) == 10
+        peer.send("/ltsd/source", "synthetic")
+        assert peer.status()["/ltsd/status/source"] == "synthetic"
+        assert len(receiver.frames(count=10, timeout_s=10)) == 10
+    finally:
+        receiver.close()
+        peer.send("/ltsd/source", "synthetic")
