@@ -123,7 +123,9 @@ def test_a_model_file_added_while_running_is_available_without_restart(daemon):
         peer.send("/ltsd/model", "zz-late")
         assert peer.status()["/ltsd/status/model"] == "zz-late"
     finally:
+        peer.send("/ltsd/crossfade", 0.0)
         peer.send("/ltsd/model", "magenta")
+        peer.send("/ltsd/reset")
         (daemon["models"] / "zz-late.safetensors").unlink()
 
 
@@ -200,7 +202,11 @@ def test_bypass_mix_and_model_switch_visibly_change_the_ndi_output(daemon):
         return frames[-1].pixels[:, :, [2, 1, 0]].reshape(-1, 3).mean(axis=0)
 
     try:
-        assert np.allclose(colour_after(("/ltsd/crossfade", 0.0)), MODEL_RGB, atol=12)
+        # start from a known cut: earlier tests may have left a crossfade running
+        peer.send("/ltsd/crossfade", 0.0)
+        peer.send("/ltsd/model", "magenta")
+        time.sleep(1.0)
+        assert np.allclose(colour_after(("/ltsd/mix", 1.0)), MODEL_RGB, atol=12)
         seen = colour_after(("/ltsd/bypass", True))
         assert np.ptp(seen) < 12 and not np.allclose(seen, MODEL_RGB, atol=30), "grey input"
         half = colour_after(("/ltsd/bypass", False), ("/ltsd/mix", 0.5))
