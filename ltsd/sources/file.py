@@ -17,6 +17,7 @@ import numpy as np
 
 from ltsd.errors import SourceError
 from ltsd.frame import Frame
+from ltsd.sources.pacing import Pacer
 
 TIMECODE_UNITS_PER_S = 10_000_000
 log = logging.getLogger(__name__)
@@ -69,21 +70,18 @@ class FileSource:
         if self._first is None:
             raise SourceError(f"file:{path}: no decodable video frames (damaged or empty?)")
         self._index = 0
-        self._next_due = time.monotonic()
+        self._pacer = Pacer(float(self.frame_rate))
         self._finished = False
 
     def read(self, timeout_s: float) -> Frame | None:
-        wait = self._next_due - time.monotonic()
-        if wait > timeout_s or self._finished:
+        if self._finished:
             time.sleep(timeout_s)
             return None
-        if wait > 0:
-            time.sleep(wait)
+        if not self._pacer.wait(timeout_s):
+            return None
         pixels = self._next_pixels()
         if pixels is None:
             return None
-        period = float(1 / self.frame_rate)
-        self._next_due = max(self._next_due + period, time.monotonic() - period)
         timecode = round(self._index * TIMECODE_UNITS_PER_S / self.frame_rate)
         self._index += 1
         return Frame(pixels, timecode, self.frame_rate, time.monotonic_ns())

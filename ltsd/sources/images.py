@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ltsd.errors import SourceError
 from ltsd.frame import Frame
+from ltsd.sources.pacing import Pacer
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -47,23 +48,17 @@ class ImagesSource:
         self.fps = fps
         self.frames_per_slide = max(1, round(slide_s * fps))
         self._index = 0
-        self._next_due = time.monotonic()
+        self._pacer = Pacer(fps)
         self._current: np.ndarray | None = None
 
     def read(self, timeout_s: float) -> Frame | None:
-        wait = self._next_due - time.monotonic()
-        if wait > timeout_s:
-            time.sleep(timeout_s)
+        if not self._pacer.wait(timeout_s):
             return None
-        if wait > 0:
-            time.sleep(wait)
         if self._index % self.frames_per_slide == 0 or self._current is None:
             slide = (self._index // self.frames_per_slide) % len(self.paths)
             self._current = read_bgrx(self.paths[slide])
             if self._current is None:  # unreadable: show black rather than stop the show
                 self._current = np.zeros((360, 640, 4), np.uint8)
-        period = 1.0 / self.fps
-        self._next_due = max(self._next_due + period, time.monotonic() - period)
         timecode = round(self._index * TIMECODE_UNITS_PER_S / self.fps)
         self._index += 1
         rate = Fraction(self.fps).limit_denominator(1001)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ltsd.config import SyntheticConfig
 from ltsd.frame import Frame
+from ltsd.sources.pacing import Pacer
 
 TIMECODE_UNITS_PER_S = 10_000_000  # NDI timecodes count 100 ns ticks
 
@@ -114,7 +115,7 @@ class SyntheticSource:
         self._things = make_things(config.seed)
         self._frame_rate = Fraction(config.fps).limit_denominator(1001)
         self._index = 0
-        self._next_due = time.monotonic()
+        self._pacer = Pacer(config.fps)
         self._bgrx = np.full((config.height, config.width, 4), 255, dtype=np.uint8)
 
     def frame_at(self, index: int) -> np.ndarray:
@@ -127,14 +128,8 @@ class SyntheticSource:
         return bgrx
 
     def read(self, timeout_s: float) -> Frame | None:
-        wait = self._next_due - time.monotonic()
-        if wait > timeout_s:
-            time.sleep(timeout_s)
+        if not self._pacer.wait(timeout_s):
             return None
-        if wait > 0:
-            time.sleep(wait)
-        period = 1.0 / self._config.fps
-        self._next_due = max(self._next_due + period, time.monotonic() - period)
         index = self._index
         self._index += 1
         timecode = round(index * TIMECODE_UNITS_PER_S / self._config.fps)
