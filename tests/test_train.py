@@ -122,3 +122,30 @@ def test_the_same_command_trains_under_torchrun_with_ddp(images_dir: Path, tmp_p
     assert "rank 1 of 2" in result.stderr
     assert result.stdout.count("wrote") == 1, "only rank 0 exports"
     assert load_model(tmp_path / "ddp.safetensors").info.provenance["steps"] == 2
+
+
+def test_ctrl_c_checkpoints_exports_and_exits_cleanly(images_dir: Path, tmp_path: Path):
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "ltsd.cli", "train", str(images_dir), "--name", "stopped",
+         "--models-dir", str(tmp_path), "--run-dir", str(run_dir), "--steps", "100000", *TINY],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    log_lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the loop runs, then interrupt it
+        line = trainer.stderr.readline()
+        log_lines.append(line)
+        if "training 'stopped'" in line:
+            break
+    time.sleep(2.0)
+    trainer.send_signal(signal.SIGINT)
+    _, rest = trainer.communicate(timeout=60)
+    assert trainer.returncode == 0, "".join(log_lines) + rest
+    assert "Traceback" not in rest
+    assert (run_dir / "checkpoint.safetensors").is_file()
+    steps = load_model(tmp_path / "stopped.safetensors").info.provenance["steps"]
+    assert 0 < steps < 100000
