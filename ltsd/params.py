@@ -147,10 +147,8 @@ class ParamStore:
         """Validate and apply one change; raises ConfigError naming the parameter when refused.
 
         loose=True accepts controller-style values (see ParamInfo.coerce_loose)."""
-        info = PARAMS.get(name)
-        if info is None:
-            raise ConfigError(f"{name}: unknown parameter (known: {', '.join(PARAMS)})")
-        accepted = info.coerce_loose(value) if loose else coerce(info.kind, info.spec, value, name)
+        accepted = self.checked(name, value, loose)
+        info = PARAMS[name]
         with self._lock:
             self._target = dataclasses.replace(self._target, **{name: accepted})
             if not (info.spec.continuous and self._target.smoothing > 0):
@@ -163,6 +161,17 @@ class ParamStore:
         return accepted
 
     def set_norm(self, name: str, norm: Any) -> Any:
+        return self.set(name, self.checked_norm(name, norm), loose=True)
+
+    def checked(self, name: str, value: Any, loose: bool = False) -> Any:
+        """The value set() would apply, without applying it; raises ConfigError when refused."""
+        info = PARAMS.get(name)
+        if info is None:
+            raise ConfigError(f"{name}: unknown parameter (known: {', '.join(PARAMS)})")
+        return info.coerce_loose(value) if loose else coerce(info.kind, info.spec, value, name)
+
+    def checked_norm(self, name: str, norm: Any) -> Any:
+        """The value a 0..1 knob position `norm` stands for; raises ConfigError when refused."""
         info = PARAMS.get(name)
         if info is None:
             raise ConfigError(f"{name}: unknown parameter (known: {', '.join(PARAMS)})")
@@ -170,7 +179,7 @@ class ParamStore:
             norm = _parse_text(norm)
         if isinstance(norm, bool) or not isinstance(norm, int | float) or not math.isfinite(norm):
             raise ConfigError(f"{name}/norm: expected a number from 0 to 1, got {norm!r}")
-        return self.set(name, info.from_norm(float(norm)), loose=True)
+        return info.from_norm(float(norm))
 
     def advance(self, elapsed_s: float) -> LiveParams:
         """Move gliding parameters `elapsed_s` further toward their targets; return the snapshot."""

@@ -20,7 +20,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.config import Config, OscConfig
 from ltsd.control.commands import Controls
-from ltsd.control.osc import OscServer, param_address
+from ltsd.control.osc import OscServer, latest_changes, param_address
 from ltsd.control.oscquery import namespace
 from ltsd.harness.receiver import NdiReceiver
 from ltsd.library import ModelLibrary
@@ -321,6 +321,42 @@ def test_clients_outside_the_allow_list_are_dropped_and_counted(in_process_serve
     server.handle_datagram(datagram, ("127.0.0.1", 5000))
     server.handle_datagram(datagram, ("10.1.2.3", 5000))
     assert server.counters.not_allowed == 1 and server.counters.received == 2
+
+
+def test_latest_changes_keeps_the_last_change_per_parameter_between_barriers():
+    keys = {"/b": "blur", "/b/norm": "blur", "/c": "contrast"}
+    client = ("127.0.0.1", 9)
+    sent = [("/b", (1,)), ("/c", (1,)), ("/b", (2,)), ("/reset", ()), ("/b", (3,)),
+            ("/b/norm", (0.5,))]  # fmt: skip
+    kept = latest_changes([(address, args, client) for address, args in sent], keys)
+    assert [(address, args) for address, args, _ in kept] == [
+        ("/c", (1,)), ("/b", (2,)), ("/reset", ()), ("/b/norm", (0.5,))
+    ]  # fmt: skip
+
+
+def test_a_batch_applies_the_last_valid_value_and_answers_every_refusal(in_process_server):
+    server = in_process_server
+    server.controls.reset()
+    blur = param_address(server.prefix, PARAMS["blur_factor"])
+    contrast = param_address(server.prefix, PARAMS["contrast"])
+    replies = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    replies.bind(("127.0.0.1", 0))
+    replies.settimeout(2.0)
+    sent = [(blur, 4.0), (blur, math.nan), (blur, 7.0), (contrast, "junk"), (blur, "8")]
+    batch = [(_message(address, value), replies.getsockname()) for address, value in sent]
+    superseded = server.counters.superseded
+    server.handle_datagrams(batch)
+    errors = [OscMessage(replies.recv(65536)) for _ in range(2)]
+    replies.close()
+    assert sorted(error.params[0] for error in errors) == sorted([blur, contrast])
+    assert server.controls.params.targets().blur_factor == 8.0
+    assert server.counters.superseded == superseded + 2  # 4.0 and 7.0 never applied
+
+
+def _message(address: str, value: Any) -> bytes:
+    builder = OscMessageBuilder(address)
+    builder.add_arg(value)
+    return builder.build().dgram
 
 
 def test_docs_osc_md_is_generated_from_the_registry():

@@ -1,7 +1,8 @@
 """OSC over UDP: an address → handler mapping generated from the parameter registry.
 
-One thread receives datagrams, parses them with python-osc and calls the handler for each
-message's address. Anything a client sends — wrong types, NaN, huge strings, deep bundles, unknown
+One thread receives datagrams in batches (all that are waiting), parses them with python-osc and
+calls the handler for each message's address, skipping parameter changes that a later message in
+the batch overrides. Anything a client sends — wrong types, NaN, huge strings, deep bundles, unknown
 addresses — is refused with `/ltsd/error <address> <reason>` to the sender and one (rate-limited)
 log line; bytes that are not OSC at all are counted and logged, not answered. Nothing can crash the
 daemon or stall a frame. Accepted changes are
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import select
 import socket
 import threading
 import time
@@ -31,6 +33,10 @@ from ltsd.params import PARAMS, ParamInfo
 log = logging.getLogger(__name__)
 
 Client = tuple[str, int]
+Message = tuple[str, tuple[Any, ...], Client]
+
+MAX_BATCH = 512  # datagrams drained from the socket before their messages are applied
+RECEIVE_BUFFER_BYTES = 4 << 20  # holds a burst of knob messages while a batch is applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,7 @@ class OscCounters:
     refused: int = 0
     malformed: int = 0
     not_allowed: int = 0
+    superseded: int = 0  # parameter changes overridden by a later one in the same batch
 
 
 class OscServer:
@@ -70,6 +77,7 @@ class OscServer:
         self._subscribers: set[Client] = set()
         self._fixed_targets = {_parse_target(target) for target in config.feedback}
         self._socket: socket.socket | None = None
+        self._coalesce_keys = coalesce_keys(self.routes, self.prefix)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._log_window_start = 0.0
@@ -90,7 +98,9 @@ class OscServer:
             sock.close()
             where = f"{self.config.host}:{self.config.port}"
             raise LtsdError(f"osc: cannot listen on {where} ({error.strerror})") from None
-        sock.settimeout(0.1)
+        with contextlib.suppress(OSError):  # the OS may cap it; a smaller buffer still works
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        sock.setblocking(False)
         self._socket = sock
         for target, name in (
             (self._receive_loop, "ltsd-osc"),
@@ -134,21 +144,57 @@ class OscServer:
         self.send(client, f"{self.prefix}/status/end")
 
     def handle_datagram(self, data: bytes, client: Client) -> None:
-        """Parse and dispatch one datagram; nothing in it can raise out of here."""
+        self.handle_datagrams([(data, client)])
+
+    def handle_datagrams(self, batch: list[tuple[bytes, Client]]) -> None:
+        """Parse a batch of datagrams, then apply their messages in order; nothing can raise.
+
+        A parameter change that a later message in the same batch overrides is skipped: a knob
+        or a flood then costs one change per parameter per batch, not one per message.
+        """
+        messages: list[Message] = []
+        for data, client in batch:
+            messages.extend(self._parse(data, client))
+        valid = [message for message in messages if not self._refused_change(message)]
+        kept = latest_changes(valid, self._coalesce_keys)
+        self.counters.superseded += len(valid) - len(kept)
+        for address, arguments, client in kept:
+            self._dispatch(address, arguments, client)
+
+    def _parse(self, data: bytes, client: Client) -> list[Message]:
         self.counters.received += 1
         if self._allowed and not self._is_allowed(client[0]):
             self.counters.not_allowed += 1
-            return
+            return []
         try:
-            messages = [timed.message for timed in OscPacket(data).messages]
+            packet = OscPacket(data)
         except Exception:  # python-osc raises ParseError, RecursionError... on hostile input
             # Not answered: bytes that are not OSC name no address, and a reply per garbage
             # datagram would turn ltsd into an amplifier. Counted and logged instead.
             self.counters.malformed += 1
             self._log_refusal(client, "?", "malformed OSC packet")
-            return
-        for message in messages:
-            self._dispatch(message.address, tuple(message.params), client)
+            return []
+        return [(t.message.address, tuple(t.message.params), client) for t in packet.messages]
+
+    def _refused_change(self, message: Message) -> bool:
+        """Check a parameter change without applying it, and answer it if it is refused: every
+        bad value gets its error even when a later message in the batch supersedes it."""
+        address, arguments, client = message
+        name = self._coalesce_keys.get(address)
+        if name is None:
+            return False
+        params = self.controls.params
+        try:
+            if not arguments:
+                raise LtsdError(f"expected {self.routes[address].arguments[0]}")
+            if address.endswith("/norm"):
+                params.checked_norm(name, arguments[0])
+            else:
+                params.checked(name, arguments[0], loose=True)
+        except LtsdError as error:
+            self._refuse(client, address, str(error))
+            return True
+        return False
 
     def _dispatch(self, address: str, arguments: tuple[Any, ...], client: Client) -> None:
         route = self.routes.get(address)
@@ -196,15 +242,24 @@ class OscServer:
 
     def _receive_loop(self) -> None:
         while not self._stop.is_set():
-            try:
+            batch = self._receive_batch(timeout_s=0.1)
+            if batch:
+                self.handle_datagrams(batch)
+
+    def _receive_batch(self, timeout_s: float) -> list[tuple[bytes, Client]]:
+        """Wait for a datagram, then take every one already waiting (up to MAX_BATCH)."""
+        batch: list[tuple[bytes, Client]] = []
+        try:
+            if not select.select([self._socket], [], [], timeout_s)[0]:
+                return batch
+            while len(batch) < MAX_BATCH:
                 data, client = self._socket.recvfrom(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                if self._stop.is_set():
-                    return
-                continue
-            self.handle_datagram(data, client[:2])
+                batch.append((data, client[:2]))
+        except (BlockingIOError, InterruptedError):
+            pass  # drained
+        except (OSError, ValueError):  # closed under us at shutdown, or an ICMP error
+            pass
+        return batch
 
     def _status_loop(self) -> None:
         while not self._stop.wait(1.0):
@@ -274,6 +329,34 @@ def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str
             f"{info.name} mapped from 0..1 onto its range (knobs)",
         )  # fmt: skip
     return routes
+
+
+def coalesce_keys(routes: dict[str, Route], prefix: str) -> dict[str, str]:
+    """Address → the parameter it sets, for the addresses whose messages may be coalesced."""
+    keys = {}
+    for info in PARAMS.values():
+        address = param_address(prefix, info)
+        keys[address] = keys[address + "/norm"] = info.name
+    return {address: name for address, name in keys.items() if address in routes}
+
+
+def latest_changes(messages: list[Message], keys: dict[str, str]) -> list[Message]:
+    """`messages` without the parameter changes that a later change of the same parameter
+    overrides. Any other message (a model switch, reset, status) is a barrier: changes on either
+    side of it are kept, so every command still sees the state the client built up before it."""
+    kept: list[Message] = []
+    later: set[str] = set()
+    for message in reversed(messages):
+        key = keys.get(message[0])
+        if key is None:
+            later.clear()
+        elif key in later:
+            continue
+        else:
+            later.add(key)
+        kept.append(message)
+    kept.reverse()
+    return kept
 
 
 def _setter(controls: Controls, name: str) -> Callable[[tuple[Any, ...], Client], None]:
