@@ -23,7 +23,7 @@ def fit(image: torch.Tensor, height: int, width: int, mode: str) -> torch.Tensor
 
     mode "crop" cuts the middle of the frame to the target's aspect and scales it (crop first, so
     only the pixels kept are resampled); "letterbox" scales the whole frame to fit inside and pads
-    the rest with black. Shrinking uses area averaging, enlarging bilinear.
+    the rest with black.
     """
     in_height, in_width = image.shape[-2:]
     if (in_height, in_width) == (height, width):
@@ -31,15 +31,20 @@ def fit(image: torch.Tensor, height: int, width: int, mode: str) -> torch.Tensor
     if mode == "crop":
         top, left, keep_height, keep_width = crop_box(in_height, in_width, height, width)
         kept = image[..., top : top + keep_height, left : left + keep_width]
-        return _resample(kept, height, width)
-    scale = min(height / in_height, width / in_width)
-    scaled_height = min(height, max(1, round(in_height * scale)))
-    scaled_width = min(width, max(1, round(in_width * scale)))
-    scaled = _resample(image, scaled_height, scaled_width)
+        return resample(kept, height, width)
+    scaled_height, scaled_width = letterbox_size(in_height, in_width, height, width)
+    scaled = resample(image, scaled_height, scaled_width)
     pad_top = (height - scaled_height) // 2
     pad_left = (width - scaled_width) // 2
     padding = (pad_left, width - scaled_width - pad_left, pad_top, height - scaled_height - pad_top)
     return F.pad(scaled, padding, value=0.0)
+
+
+def letterbox_size(in_height: int, in_width: int, height: int, width: int) -> tuple[int, int]:
+    """(rows, columns) an in_height × in_width frame scales to inside height × width."""
+    scale = min(height / in_height, width / in_width)
+    rows = min(height, max(1, round(in_height * scale)))
+    return rows, min(width, max(1, round(in_width * scale)))
 
 
 def crop_box(in_height: int, in_width: int, height: int, width: int) -> tuple[int, int, int, int]:
@@ -50,13 +55,18 @@ def crop_box(in_height: int, in_width: int, height: int, width: int) -> tuple[in
     return (in_height - keep_height) // 2, (in_width - keep_width) // 2, keep_height, keep_width
 
 
-def _resample(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Area averaging when shrinking (cheap, alias-free), bilinear when enlarging."""
+def resample(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Antialiased bilinear when shrinking, plain bilinear when enlarging.
+
+    The same filter works on uint8 (B, C, H, W) channels-last tensors, where torch has a fast
+    vectorised CPU path: the live input is shrunk in bytes before it becomes float.
+    """
     if image.shape[-2:] == (height, width):
         return image
-    if height <= image.shape[-2] and width <= image.shape[-1]:
-        return resize(image, (height, width), interpolation="area")
-    return resize(image, (height, width), interpolation="bilinear", align_corners=False)
+    shrinking = height <= image.shape[-2] and width <= image.shape[-1]
+    return F.interpolate(
+        image, size=(height, width), mode="bilinear", antialias=shrinking, align_corners=False
+    )
 
 
 def to_grayscale(image: torch.Tensor) -> torch.Tensor:
