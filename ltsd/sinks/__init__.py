@@ -20,7 +20,8 @@ class Sink(Protocol):
     description: str
 
     def send(self, pixels: np.ndarray, timecode: int, frame_rate: Fraction) -> None:
-        """Publish one (H, W, 4) uint8 BGRX frame; the sink may keep no reference to `pixels`."""
+        """Publish one (H, W, 4) uint8 BGRX frame. Callers never modify `pixels` afterwards, so
+        a sink may read it until its next send (NDI's asynchronous send does)."""
 
     def close(self) -> None: ...
 

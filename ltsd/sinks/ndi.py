@@ -12,8 +12,10 @@ from ltsd.ndi import ensure_initialized
 
 
 class NdiSink:
-    """One NDI sender. Frames are sent synchronously (NDI has copied them when send returns), and
-    unclocked: ltsd paces output by its input, so NDI must not add its own waiting."""
+    """One NDI sender, unclocked: ltsd paces output by its input, so NDI must not add its own
+    waiting. Frames are sent asynchronously: NDI compresses a frame on its own thread while the
+    next one is made, and reads its pixels until the next send, so the sink holds them till then.
+    """
 
     def __init__(self, ndi_name: str) -> None:
         ensure_initialized()
@@ -26,6 +28,7 @@ class NdiSink:
             raise LtsdError(f"NDI output {ndi_name!r}: the NDI sender could not be created")
         self.description = f"ndi:{ndi_name}"
         self._frame = ndi.VideoFrameV2()
+        self._in_flight: np.ndarray | None = None  # NDI may read it until the next send
 
     def send(self, pixels: np.ndarray, timecode: int, frame_rate: Fraction) -> None:
         frame = self._frame
@@ -34,12 +37,14 @@ class NdiSink:
         frame.frame_rate_D = frame_rate.denominator
         frame.data = pixels
         frame.timecode = timecode
-        ndi.send_send_video_v2(self._sender, frame)
+        ndi.send_send_video_async_v2(self._sender, frame)  # waits for the previous frame's send
+        self._in_flight = pixels
 
     def connections(self) -> int:
         return int(ndi.send_get_no_connections(self._sender, 0))
 
     def close(self) -> None:
         if self._sender is not None:
-            ndi.send_destroy(self._sender)
+            ndi.send_destroy(self._sender)  # finishes the frame in flight first
             self._sender = None
+        self._in_flight = None
