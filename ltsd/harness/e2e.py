@@ -30,7 +30,7 @@ class Run:
     latency_p50_ms: float
     latency_p95_ms: float
     frames: int
-    osc_messages_per_s: int = 0
+    osc_messages_per_s: int = 0  # as actually sent during the measurement
 
 
 def measure(
@@ -61,8 +61,7 @@ def measure(
         receiver.frames(count=10**9, timeout_s=warmup_s, keep_pixels=False)
         flood = _OscFlood(osc_port, osc_messages_per_s) if osc_messages_per_s else None
         frames = receiver.frames(count=10**9, timeout_s=seconds, keep_pixels=False)
-        if flood is not None:
-            flood.stop()
+        sent_per_s = flood.stop() if flood is not None else 0
         receiver.close()
     finally:
         for process in (daemon, camera):
@@ -76,32 +75,41 @@ def measure(
     )
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
     return Run(label, width, height, camera_fps, fps, statistics.median(latencies), p95,
-               len(frames), osc_messages_per_s)  # fmt: skip
+               len(frames), sent_per_s)  # fmt: skip
 
 
 class _OscFlood:
-    """Sends `rate` OSC messages a second to ltsd until stopped (a controller gone wild)."""
+    """Sends `rate` OSC messages a second to ltsd until stopped (a controller gone wild), turning
+    four knobs in turn with values that keep changing."""
+
+    KNOBS = ("/ltsd/pre/brightness/norm", "/ltsd/pre/contrast/norm", "/ltsd/pre/blur_factor/norm",
+             "/ltsd/mix/norm")  # fmt: skip
 
     def __init__(self, port: int, rate: int) -> None:
         self._client = SimpleUDPClient("127.0.0.1", port)
         self._rate = rate
         self._stop = threading.Event()
+        self._sent, self._started = 0, time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         sent = 0
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         while not self._stop.is_set():
             due = int((time.monotonic() - started) * self._rate)
             for _ in range(min(due - sent, 1000)):
-                self._client.send_message("/ltsd/pre/brightness", (sent % 100) / 1000)
+                knob = self.KNOBS[sent % len(self.KNOBS)]
+                self._client.send_message(knob, 0.4 + (sent % 100) / 500)  # around the middle
                 sent += 1
+            self._sent = sent
             time.sleep(0.001)
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """Stop sending; the rate actually sent, messages a second."""
         self._stop.set()
         self._thread.join(timeout=2)
+        return round(self._sent / max(1e-9, time.monotonic() - self._started))
 
 
 def markdown(runs: list[Run]) -> str:

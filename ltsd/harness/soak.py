@@ -1,10 +1,12 @@
 """Memory soak: RSS across N frames with model switches and parameter changes, counted in frames.
 
     python -m ltsd.harness.soak --frames 100000 [--models-dir DIR] [--width 640 --height 360]
+        [--fps 30]
 
 Runs the real frame path (synthetic source → pre-processing → generator → NDI sink) as fast as it
-goes, switching model every `--switch-every` frames and changing parameters, and prints RSS (and
-CUDA memory when present) at intervals. The CI test runs a short version; long soaks are this
+goes, or paced at --fps for a soak as long in time as a show, switching model every
+`--switch-every` frames and changing parameters, and prints RSS (and CUDA memory when present) at
+intervals. The CI test runs a short version; long soaks are this
 command, recorded in docs/performance.md.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +42,16 @@ class Sample:
     frame: int
     rss_mb: float
     cuda_mb: float
+    elapsed_s: float
 
 
 def soak(
     models_dir: Path, frames: int, every: int, switch_every: int, width: int, height: int,
-    device: torch.device,
+    device: torch.device, fps: float = 240.0,
 ) -> list[Sample]:  # fmt: skip
-    config = Config(synthetic=SyntheticConfig(width=width, height=height, fps=240.0))
+    """RSS every `every` frames while the pipeline runs; the last sample is after it stopped."""
+    config = Config(synthetic=SyntheticConfig(width=width, height=height, fps=fps))
+    started = time.monotonic()
     library = ModelLibrary(models_dir, device, budget_mb=512.0)
     names = library.names()
     params = ParamStore(LiveParams(crossfade=0.0))
@@ -71,11 +77,12 @@ def soak(
             next_switch += switch_every
         if done >= next_sample:
             cuda = torch.cuda.memory_allocated() / 1e6 if device.type == "cuda" else 0.0
-            samples.append(Sample(done, rss_bytes() / 1e6, cuda))
+            samples.append(Sample(done, rss_bytes() / 1e6, cuda, time.monotonic() - started))
             next_sample += every
     stop.set()
     sink.close()
-    samples.append(Sample(pipeline.stats.frames_out, rss_bytes() / 1e6, 0.0))
+    samples.append(Sample(pipeline.stats.frames_out, rss_bytes() / 1e6, 0.0,
+                          time.monotonic() - started))  # fmt: skip
     return samples
 
 
@@ -91,18 +98,23 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--fps", type=float, default=240.0, help="source frame rate (pacing)")
     args = parser.parse_args()
     device = pick_device(args.device)
     set_cpu_threads(0)
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     samples = soak(models_dir, args.frames, args.every, args.switch_every, args.width,
-                   args.height, device)  # fmt: skip
-    print("| frame | RSS MB | CUDA MB |\n|---|---|---|")
-    for sample in samples:
-        print(f"| {sample.frame} | {sample.rss_mb:.1f} | {sample.cuda_mb:.1f} |")
-    warm = next((s for s in samples if s.frame >= min(args.frames // 10, 5000)), samples[0])
-    print(f"\nRSS growth after warm-up (frame {warm.frame} → {samples[-1].frame}): "
-          f"{samples[-1].rss_mb - warm.rss_mb:+.1f} MB")  # fmt: skip
+                   args.height, device, args.fps)  # fmt: skip
+    print("| frame | minutes | RSS MB | CUDA MB |\n|---|---|---|---|")
+    for sample in samples[:-1]:
+        print(f"| {sample.frame} | {sample.elapsed_s / 60:.1f} | {sample.rss_mb:.1f} | "
+              f"{sample.cuda_mb:.1f} |")  # fmt: skip
+    running = samples[:-1]
+    warm = next((s for s in running if s.frame >= min(args.frames // 10, 5000)), running[0])
+    print(f"\nRSS growth after warm-up (frame {warm.frame} → {running[-1].frame}, "
+          f"{(running[-1].elapsed_s - warm.elapsed_s) / 60:.1f} min): "
+          f"{running[-1].rss_mb - warm.rss_mb:+.1f} MB "
+          f"(after shutdown: {samples[-1].rss_mb:.1f} MB)")  # fmt: skip
 
 
 if __name__ == "__main__":
