@@ -12,7 +12,8 @@ import numpy as np
 class Frame:
     """One video frame as a source delivers it.
 
-    pixels: (H, W, 4) uint8 in BGRX order, the layout NDI sends and receives without conversion.
+    pixels: (H, W, 4) uint8 BGRX, or (H, W, 2) uint8 UYVY (4:2:2 video range, BT.709) when
+        `layout` says so: what NDI decodes to without a colour conversion.
     timecode: the sender's NDI timecode (100 ns units) or a source's own sequence-derived one; it is
         copied onto the output frame so downstream tools can measure latency and sync.
     frame_rate: the source's nominal rate, used to pace held frames when the source goes away.
@@ -23,6 +24,7 @@ class Frame:
     timecode: int
     frame_rate: Fraction
     received_ns: int
+    layout: str = "bgrx"  # or "uyvy"
 
     @property
     def width(self) -> int:

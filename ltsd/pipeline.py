@@ -174,7 +174,7 @@ class FrameProcessor:
         """(what the model sees, what it makes), both (1, 3, r, r) RGB in [0, 1] at its size r."""
         resolution = model.info.resolution
         fitted = fitted_input(frame.pixels, resolution, resolution, params.fit, params.grayscale,
-                              self.device)  # fmt: skip
+                              self.device, frame.layout)  # fmt: skip
         model_input = finish(fitted, params, model.info.architecture.in_channels)
         seen = to_rgb(model_input)
         if params.bypass:

@@ -11,10 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ltsd.preprocess import crop_box, fit, letterbox_size, resample
-
-# ITU-R 601 luma weights in BGR order, matching kornia's rgb_to_grayscale
-_LUMA_BGR = (0.114, 0.587, 0.299)
+from ltsd.preprocess import crop_box, fit, letterbox_size, resample, to_grayscale
 
 
 def bgrx_to_tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -25,28 +22,60 @@ def bgrx_to_tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def fitted_input(
-    pixels: np.ndarray, height: int, width: int, mode: str, grayscale: bool, device: torch.device
-) -> torch.Tensor:
-    """(H, W, 4) uint8 BGRX → (1, 1 or 3, height, width) float in [0, 1], fitted like `fit`.
+    pixels: np.ndarray, height: int, width: int, mode: str, grayscale: bool, device: torch.device,
+    layout: str = "bgrx",
+) -> torch.Tensor:  # fmt: skip
+    """(H, W, 4) BGRX or (H, W, 2) UYVY bytes → (1, 1 or 3, height, width) float in [0, 1],
+    fitted like `fit`, grey like `to_grayscale`.
 
     "crop" cuts the kept region out of the bytes first. On the CPU the frame is then resampled
     to the model's size while still in bytes (torch's vectorised uint8 path), so only model-size
     pixels are ever converted to float — at 1280×720 about 0.8 ms instead of 4.5.
     """
-    raw = torch.from_numpy(pixels)
-    if mode == "crop":
-        top, left, rows, columns = crop_box(raw.shape[0], raw.shape[1], height, width)
-        raw = raw[top : top + rows, left : left + columns]
-    if device.type == "cpu":
-        size = (height, width) if mode == "crop" else letterbox_size(*raw.shape[:2], height, width)
-        raw = resample(raw.permute(2, 0, 1)[None], *size)[0].permute(1, 2, 0)
-    raw = raw.to(device, non_blocking=True)
-    if grayscale:
-        weights = torch.tensor(_LUMA_BGR, device=device)
-        image = (raw[:, :, :3].float() @ weights).div_(255.0)[None, None]
+    if layout == "uyvy":
+        pairs = np.ascontiguousarray(pixels).reshape(pixels.shape[0], -1, 4)  # U, Y0, V, Y1
+        rgb = _uyvy_to_rgb(_fitted_bytes(pairs, height, width, mode, device, columns_per_pixel=2))
     else:
-        image = raw[:, :, [2, 1, 0]].permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
-    return fit(image, height, width, mode)
+        rgb = _fitted_bytes(pixels, height, width, mode, device)[:, [2, 1, 0]].div_(255.0)
+    return fit(to_grayscale(rgb) if grayscale else rgb, height, width, mode)
+
+
+def _fitted_bytes(
+    pixels: np.ndarray, height: int, width: int, mode: str, device: torch.device,
+    columns_per_pixel: int = 1,
+) -> torch.Tensor:  # fmt: skip
+    """(H, W, 4) bytes, cropped (for "crop") and resampled to the model's size (or, for
+    "letterbox", the size it scales to): (1, 4, h, w) float 0..255 on `device`. Each of the W
+    columns covers `columns_per_pixel` picture columns (2 for UYVY's pixel pairs)."""
+    raw = torch.from_numpy(pixels)
+    rows, columns = raw.shape[0], raw.shape[1]
+    if mode == "crop":
+        picture_columns = columns * columns_per_pixel
+        top, left, rows, kept = crop_box(raw.shape[0], picture_columns, height, width)
+        left, columns = left // columns_per_pixel, max(1, kept // columns_per_pixel)
+        raw = raw[top : top + rows, left : left + columns]
+    size = (height, width)
+    if mode != "crop":
+        size = letterbox_size(rows, columns * columns_per_pixel, height, width)
+    quads = raw.permute(2, 0, 1)[None]  # channels-last (1, 4, rows, columns)
+    if device.type == "cpu":
+        return resample(quads, *size).float()
+    return resample(quads.to(device, non_blocking=True).float(), *size)
+
+
+def _uyvy_to_rgb(quads: torch.Tensor) -> torch.Tensor:
+    """(1, 4, h, w) float U, Y0, V, Y1 (video range, as NDI sends) → (1, 3, h, w) RGB in [0, 1].
+
+    NDI encodes with ITU-R BT.709 at every resolution (measured: BGRX red arrives as Y 61,
+    U 102, V 239). The two lumas of a pixel pair are averaged.
+    """
+    luma = ((quads[:, 1] + quads[:, 3]) * 0.5 - 16.0) / 219.0
+    blue_difference = (quads[:, 0] - 128.0) / 224.0
+    red_difference = (quads[:, 2] - 128.0) / 224.0
+    red = luma + 1.5748 * red_difference
+    green = luma - 0.1873 * blue_difference - 0.4681 * red_difference
+    blue = luma + 1.8556 * blue_difference
+    return torch.stack([red, green, blue], dim=1).clamp_(0.0, 1.0)
 
 
 def to_rgb(image: torch.Tensor) -> torch.Tensor:

@@ -43,7 +43,8 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    source = NdiSource(args.source.removeprefix("ndi:"), args.extra_ips, lost_after_s=2.0)
+    source = NdiSource(args.source.removeprefix("ndi:"), args.extra_ips, lost_after_s=2.0,
+                       color="bgrx")  # fmt: skip
     sink = NdiSink(args.ndi_name)
     try:
         relay(source, sink, stop)
