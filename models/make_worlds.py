@@ -2,8 +2,9 @@
 
     python models/make_worlds.py [--only NAME] [--threads 1]
 
-Data installs offline with pip: scikit-image's hubble_deep_field.jpg (nebula), scikit-learn's
-flower.jpg (flowers), and fractal clouds rendered here from seeded noise (clouds). Each model is
+Data installs offline with pip: scikit-image's hubble_deep_field.jpg behind fractal gas rendered
+here (nebula), scikit-learn's flower.jpg (flowers), and fractal clouds rendered here from seeded
+noise (clouds). Each model is
 trained with `ltsd train`, then its sample sheet is written to docs/samples/NAME.png.
 Needs `pip install -e ".[worlds]"`.
 """
@@ -27,24 +28,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 # name → the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a rerun is the same run)
 WORLDS: dict[str, list[str]] = {
-    "nebula": ["--steps", "1005"],
+    "nebula": ["--steps", "1200"],
     "flowers": ["--steps", "1200"],
     "clouds": ["--steps", "1200"],
 }
 COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "32",
           "--batch-size", "4", "--seed", "0", "--device", "cpu"]  # fmt: skip
-
-
-def nebula_images(folder: Path) -> None:
-    import skimage
-
-    shutil.copy(Path(skimage.__file__).parent / "data" / "hubble_deep_field.jpg", folder)
-
-
-def flowers_images(folder: Path) -> None:
-    import sklearn.datasets
-
-    shutil.copy(Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg", folder)
 
 
 def fractal_noise(size: int, generator: torch.Generator, octaves: int = 6) -> torch.Tensor:
@@ -59,6 +48,43 @@ def fractal_noise(size: int, generator: torch.Generator, octaves: int = 6) -> to
         amplitude *= 0.55
     noise = total[0, 0] / weight
     return (noise - noise.min()) / (noise.max() - noise.min())
+
+
+def nebula_images(folder: Path, count: int = 24, size: int = 512, seed: int = 1) -> None:
+    """Crops of the Hubble deep field, lifted, behind glowing fractal gas.
+
+    The deep field alone is black sky with point-like galaxies, which the 24x degradation turns
+    into a flat dark grey: a net trained on it maps a grey table to black. The gas gives the
+    world structure at the scale the degraded input keeps, so grey becomes glowing nebula.
+    """
+    import skimage
+
+    path = Path(skimage.__file__).parent / "data" / "hubble_deep_field.jpg"
+    field = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+    field = (field.float() / 255) ** 0.6
+    generator = torch.Generator().manual_seed(seed)
+    palette = torch.tensor(
+        [[0.95, 0.30, 0.60], [0.25, 0.55, 0.95], [1.0, 0.62, 0.30], [0.55, 0.35, 0.95]]
+    )
+    for index in range(count):
+        top = int(torch.randint(0, field.shape[1] - size + 1, (), generator=generator))
+        left = int(torch.randint(0, field.shape[2] - size + 1, (), generator=generator))
+        stars = field[:, top : top + size, left : left + size]
+        gas = ((fractal_noise(size, generator) - 0.25) / 0.6).clamp(0, 1) ** 1.5
+        hue = fractal_noise(size, generator, octaves=3)
+        first, second = palette[torch.randperm(len(palette), generator=generator)[:2]]
+        colour = first[:, None, None] * (1 - hue) + second[:, None, None] * hue
+        core = ((gas - 0.6) / 0.4).clamp(0, 1)
+        glow = (gas * colour + 0.5 * core).clamp(0, 1)
+        image = 1 - (1 - stars) * (1 - glow)  # screen blend: gas lights up behind the galaxies
+        pixels = (image.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+        Image.fromarray(np.ascontiguousarray(pixels)).save(folder / f"nebula_{index:02d}.png")
+
+
+def flowers_images(folder: Path) -> None:
+    import sklearn.datasets
+
+    shutil.copy(Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg", folder)
 
 
 def clouds_images(folder: Path, count: int = 24, size: int = 512, seed: int = 0) -> None:

@@ -180,7 +180,7 @@ def train(settings: TrainSettings) -> TrainResult:
         name=settings.name,
         architecture=spec,
         resolution=settings.resolution,
-        description=f"trained on {settings.images_dir.name} ({len(images)} images)",
+        description=f"trained on {settings.images_dir.name} ({_count(len(images), 'image')})",
         preprocessing=dataclasses.asdict(recipe),
         provenance={
             "dataset": settings.images_dir.name,
@@ -310,3 +310,7 @@ class Cluster:
     def close(self) -> None:
         if self.world_size > 1:
             distributed.destroy_process_group()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
