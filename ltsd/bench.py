@@ -64,7 +64,9 @@ def generator_table(
             loaded = load_model(listing.path, device)
             candidates.append((listing.info.name, loaded.generator, listing.size_bytes))
     for name, spec in REFERENCE_ARCHITECTURES.items():
-        candidates.append((name, UNetGenerator(spec).to(device).eval(), None))
+        candidates.append(
+            (name, UNetGenerator(spec).to(device, memory_format=torch.channels_last).eval(), None)
+        )
     for name, generator, size in candidates:
         channels = generator.spec.in_channels
         for resolution in resolutions:

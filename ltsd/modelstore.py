@@ -91,7 +91,7 @@ def read_info(path: Path) -> ModelInfo:
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
-    """Load a model for inference (float32, eval mode) on `device`.
+    """Load a model for inference (float32, eval mode, channels-last) on `device`.
 
     A missing file, a corrupt one, or weights that do not match the metadata's architecture raise
     ModelError naming the file.
@@ -109,7 +109,9 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     generator.load_state_dict({key: value.float() for key, value in state.items()})
     if not all(torch.isfinite(p).all() for p in generator.parameters()):
         raise ModelError(f"{path}: weights contain NaN or infinite values")
-    return LoadedModel(info, generator.to(device).eval().requires_grad_(False), path)
+    # channels-last convolutions measured 13 % faster on the CPU (docs/performance.md)
+    generator = generator.to(device, memory_format=torch.channels_last)
+    return LoadedModel(info, generator.eval().requires_grad_(False), path)
 
 
 def list_models(models_dir: Path) -> list[ModelListing]:
