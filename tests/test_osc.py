@@ -255,6 +255,19 @@ def test_oscquery_namespace_uses_the_proposal_fields_and_agrees_with_status(daem
     peer.send("/ltsd/reset")
 
 
+def test_oscquery_is_advertised_over_mdns_on_loopback(daemon):
+    from zeroconf import Zeroconf
+
+    browser = Zeroconf(interfaces=["127.0.0.1"])  # the daemon listens on loopback only
+    try:
+        name = f"ltsd-{daemon['query_port']}._oscjson._tcp.local."
+        info = browser.get_service_info("_oscjson._tcp.local.", name, timeout=5000)
+    finally:
+        browser.close()
+    assert info is not None, f"{name} not found over mDNS"
+    assert info.port == daemon["query_port"] and info.parsed_addresses() == ["127.0.0.1"]
+
+
 def test_a_flood_of_garbage_over_udp_leaves_frames_and_status_working(daemon):
     peer: OscPeer = daemon["peer"]
     rng = random.Random(7)

@@ -4,11 +4,12 @@ VDMX and other OSCQuery controllers list every parameter without anyone typing a
 Follows the OSCQuery proposal (Vidvox): `GET /` is the whole namespace, `GET /PATH` one node,
 `?HOST_INFO` the server's description, `?VALUE` (or another attribute) one attribute. Values are
 read live from the parameter store. Advertised over mDNS as `_oscjson._tcp` when the optional
-`zeroconf` package is installed.
+`zeroconf` package is installed (`pip install "ltsd[mdns]"`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import socket
@@ -143,17 +144,23 @@ class OscQueryServer:
             self._http.server_close()
 
     def _advertise(self) -> None:
+        """Announce `_oscjson._tcp` over mDNS where ltsd listens: on loopback only when it listens
+        on loopback (an OSC server nobody else can reach is not announced to the LAN)."""
         try:
-            from zeroconf import ServiceInfo, Zeroconf
+            from zeroconf import InterfaceChoice, ServiceInfo, Zeroconf
         except ImportError:
-            return  # optional: `pip install zeroconf` for mDNS discovery
+            return  # optional: `pip install "ltsd[mdns]"` for mDNS discovery
         try:
-            address = socket.inet_aton(socket.gethostbyname(socket.gethostname()))
+            loopback = ipaddress.ip_address(socket.gethostbyname(self.host)).is_loopback
+            listening = self.host not in ("", "0.0.0.0", "::")
+            shown = socket.gethostbyname(self.host if listening else socket.gethostname())
             info = ServiceInfo("_oscjson._tcp.local.", f"ltsd-{self.port}._oscjson._tcp.local.",
-                               addresses=[address], port=self.port)  # fmt: skip
-            zeroconf = Zeroconf()
+                               addresses=[socket.inet_aton(shown)], port=self.port,
+                               server=f"ltsd-{self.port}.local.")  # fmt: skip
+            zeroconf = Zeroconf(interfaces=[shown] if loopback else InterfaceChoice.All)
             zeroconf.register_service(info)
             self._mdns = zeroconf
+            log.info("OSCQuery: advertised over mDNS as %s", info.name)
         except Exception as error:  # mDNS is a convenience; no network for it must not stop ltsd
             log.warning("OSCQuery: not advertised over mDNS (%s)", error)
 
