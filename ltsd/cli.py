@@ -78,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--output", type=Path, help="also write the table to this markdown file")
     bench.add_argument("--sinks", action="store_true", help="time one send() per sink, instead")
     bench.add_argument(
+        "--stages", action="store_true", help="time each stage of the CPU frame path, instead"
+    )
+    bench.add_argument(
+        "--osc", action="store_true", help="time OSC handling per message and batch, instead"
+    )
+    bench.add_argument(
+        "--receive", action="store_true", help="CPU of receiving NDI as UYVY vs BGRX, instead"
+    )
+    bench.add_argument(
         "--e2e",
         action="store_true",
         help="end to end over NDI on loopback against a bare relay, instead",
@@ -194,10 +203,7 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
 
     from ltsd.harness.e2e import markdown, measure
 
-    try:
-        sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
-    except ValueError:
-        raise LtsdError(f"--sizes: expected WxH[,WxH...], got {args.sizes!r}") from None
+    sizes = _sizes(args.sizes)
     relay = [sys.executable, "-m", "ltsd.harness.relay", "--source", "ndi:{camera}",
              "--ndi-name", "{output}"]  # fmt: skip
     runs = []
@@ -235,6 +241,52 @@ def bench_sinks_command(args: argparse.Namespace) -> int:
     return publish_table(header, table, args.output)
 
 
+def bench_stages_command(args: argparse.Namespace) -> int:
+    from ltsd.config import ModelConfig
+    from ltsd.daemon import set_cpu_threads
+    from ltsd.harness.stages import markdown, stage_rows
+    from ltsd.modelstore import model_path
+
+    threads = set_cpu_threads(0)
+    models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()
+    rows = stage_rows(model_path(models_dir, args.model), _sizes(args.sizes), args.runs)
+    header = (f"Each stage of the CPU frame path, model {args.model}, {threads} torch thread(s) "
+              f"(as ltsd runs), {args.runs} frames, interleaved")  # fmt: skip
+    return publish_table(header, markdown(rows), args.output)
+
+
+def bench_osc_command(args: argparse.Namespace) -> int:
+    from ltsd.config import ModelConfig
+    from ltsd.harness.osc_cost import markdown, osc_costs
+
+    models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()
+    rows = osc_costs(models_dir, args.model, [1, 16, 512], 20_000)
+    header = "OSC handling in-process: 20,000 messages turning four knobs, one subscriber echoed"
+    return publish_table(header, markdown(rows), args.output)
+
+
+def bench_receive_command(args: argparse.Namespace) -> int:
+    from ltsd.harness.receive_cost import markdown, receive_costs
+
+    rows = []
+    for width, height in _sizes(args.sizes):
+        rows += [(f"{width}x{height} {c}", f, p) for c, f, p in
+                 receive_costs(width, height, args.camera_fps, args.seconds)]  # fmt: skip
+    header = f"Receiving a {args.camera_fps} fps NDI camera on loopback, {args.seconds:g} s per run"
+    return publish_table(header, markdown(rows), args.output)
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    try:
+        sizes = [tuple(int(n) for n in size.split("x")) for size in text.split(",")]
+    except ValueError:
+        raise LtsdError(f"--sizes: expected WxH[,WxH...], got {text!r}") from None
+    if any(len(size) != 2 or not (16 <= size[0] <= 7680 and 16 <= size[1] <= 4320)
+           for size in sizes):  # fmt: skip
+        raise LtsdError(f"--sizes: expected WxH[,WxH...] from 16x16 to 7680x4320, got {text!r}")
+    return sizes  # type: ignore[return-value]
+
+
 def bench_command(args: argparse.Namespace) -> int:
     import platform
 
@@ -248,6 +300,12 @@ def bench_command(args: argparse.Namespace) -> int:
         return bench_e2e_command(args)
     if args.sinks:
         return bench_sinks_command(args)
+    if args.stages:
+        return bench_stages_command(args)
+    if args.osc:
+        return bench_osc_command(args)
+    if args.receive:
+        return bench_receive_command(args)
     try:
         resolutions = [int(value) for value in args.resolutions.split(",")]
     except ValueError:

@@ -160,15 +160,18 @@ def test_subscribers_get_echoes_and_status_once_a_second(daemon):
     peer.send("/ltsd/subscribe", port, "127.0.0.1")
     peer.send("/ltsd/pre/brightness", 0.125)
     heard: dict[str, list[Any]] = {}
-    deadline = time.monotonic() + 5
+    fastest = 0.0  # frames may not flow yet in the first status second on a loaded machine
+    deadline = time.monotonic() + 10
     status_lines = {f"/ltsd/status/{name}" for name in ("fps", "latency", "model", "source")}
     wanted = {"/ltsd/pre/brightness", *status_lines}
-    while time.monotonic() < deadline and not wanted <= set(heard):
+    while time.monotonic() < deadline and not (wanted <= set(heard) and fastest > 0):
         try:
             message = OscMessage(listener.recvfrom(65536)[0])
         except TimeoutError:
             continue
-        heard[message.address] = list(message.params)
+        heard.setdefault(message.address, list(message.params))
+        if message.address == "/ltsd/status/fps":
+            fastest = max(fastest, message.params[0])
     peer.send("/ltsd/unsubscribe", port, "127.0.0.1")
     peer.status()  # the unsubscribe has been handled once this answer arrives
     while True:  # drain what was sent before it
@@ -185,7 +188,7 @@ def test_subscribers_get_echoes_and_status_once_a_second(daemon):
     listener.close()
     assert stray is None, f"unsubscribed target still got {stray}"
     assert heard["/ltsd/pre/brightness"] == [pytest.approx(0.125)]
-    assert heard["/ltsd/status/fps"][0] > 0
+    assert fastest > 0
     assert heard["/ltsd/status/model"] == ["magenta"]
     assert heard["/ltsd/status/source"] == ["synthetic"]
 

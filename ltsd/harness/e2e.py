@@ -78,12 +78,13 @@ def measure(
                len(frames), sent_per_s)  # fmt: skip
 
 
+KNOBS = ("/ltsd/pre/brightness/norm", "/ltsd/pre/contrast/norm", "/ltsd/pre/blur_factor/norm",
+         "/ltsd/mix/norm")  # fmt: skip
+
+
 class _OscFlood:
     """Sends `rate` OSC messages a second to ltsd until stopped (a controller gone wild), turning
     four knobs in turn with values that keep changing."""
-
-    KNOBS = ("/ltsd/pre/brightness/norm", "/ltsd/pre/contrast/norm", "/ltsd/pre/blur_factor/norm",
-             "/ltsd/mix/norm")  # fmt: skip
 
     def __init__(self, port: int, rate: int) -> None:
         self._client = SimpleUDPClient("127.0.0.1", port)
@@ -99,7 +100,7 @@ class _OscFlood:
         while not self._stop.is_set():
             due = int((time.monotonic() - started) * self._rate)
             for _ in range(min(due - sent, 1000)):
-                knob = self.KNOBS[sent % len(self.KNOBS)]
+                knob = KNOBS[sent % len(KNOBS)]
                 self._client.send_message(knob, 0.4 + (sent % 100) / 500)  # around the middle
                 sent += 1
             self._sent = sent
