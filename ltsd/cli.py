@@ -370,11 +370,16 @@ def render_command(args: argparse.Namespace) -> int:
 
 def sources_command(args: argparse.Namespace) -> int:
     from ltsd.ndi import discover_all
+    from ltsd.sources.spout import spout_names
+    from ltsd.sources.syphon import syphon_names
 
     names = discover_all(args.extra_ips)
     print("synthetic                  (built in)")
     for name in names:
         print(f"ndi:{name}")
+    for kind, found in (("syphon", syphon_names()), ("spout", spout_names())):
+        for name in found:  # empty unless the platform's package is installed
+            print(f"{kind}:{name}")
     if not names:
         hint = (
             ""

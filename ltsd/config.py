@@ -24,8 +24,9 @@ PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 class SourceConfig:
     spec: str = setting(
         "synthetic",
-        pattern=r"synthetic|ndi:.+|file:.+|images:.+",
-        doc="where frames come from: synthetic, ndi:NAME, file:PATH (a video) or images:DIR",
+        pattern=r"synthetic|ndi:.+|file:.+|images:.+|syphon:.+|spout:.+",
+        doc="where frames come from: synthetic, ndi:NAME, file:PATH (a video), images:DIR, "
+        "syphon:NAME (macOS) or spout:NAME (Windows)",
     )
     extra_ips: str = setting(
         "", doc="comma list of IPs NDI discovery also asks (for networks without mDNS)"

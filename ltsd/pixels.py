@@ -116,3 +116,10 @@ def bgrx_to_rgba(pixels: np.ndarray, flip_rows: bool = False) -> np.ndarray:
     rgba = np.ascontiguousarray(rgba)
     rgba[:, :, 3] = 255
     return rgba
+
+
+def rgba_to_bgrx(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 4) RGBA (as Syphon and Spout hand textures over) → (H, W, 4) BGRX, opaque."""
+    bgrx = np.ascontiguousarray(pixels[:, :, [2, 1, 0, 3]])
+    bgrx[:, :, 3] = 255
+    return bgrx

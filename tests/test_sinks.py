@@ -8,7 +8,7 @@ import av
 import numpy as np
 
 from ltsd.harness.receiver import NdiReceiver
-from ltsd.pixels import bgrx_to_rgba
+from ltsd.pixels import bgrx_to_rgba, rgba_to_bgrx
 from tests.conftest import MODEL_RGB, Processes, run_ltsd, unique_name
 
 
@@ -74,3 +74,20 @@ def test_bgrx_becomes_opaque_rgba_with_optional_bottom_up_rows():
     flipped = bgrx_to_rgba(bgrx, flip_rows=True)
     assert flipped[:, 0].tolist() == [[60, 50, 40, 255], [30, 20, 10, 255]]
     assert flipped.flags["C_CONTIGUOUS"]
+
+
+def test_rgba_from_syphon_or_spout_becomes_opaque_bgrx():
+    rgba = np.array([[[30, 20, 10, 0], [60, 50, 40, 128]]], np.uint8)  # red, green, blue, alpha
+    bgrx = rgba_to_bgrx(rgba)
+    assert bgrx.tolist() == [[[10, 20, 30, 255], [40, 50, 60, 255]]]
+    assert bgrx.flags["C_CONTIGUOUS"] and rgba[0, 0, 3] == 0  # the texture's copy is untouched
+    assert (rgba_to_bgrx(bgrx_to_rgba(bgrx)) == bgrx).all()
+
+
+def test_foreign_platform_sources_are_one_line_errors():
+    for spec, needle in [("syphon:Resolume", "only on macOS"), ("spout:TD", "only on Windows")]:
+        result = run_ltsd("run", "--source", spec, "--frames", "1")
+        assert result.returncode == 2, (spec, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+        assert f"source {spec.split(':')[0]}" in lines[0]

@@ -5,13 +5,13 @@ Sinks are named by spec: `ndi`, `null`, `file:PATH`, `syphon`, `spout` (several 
 
 from __future__ import annotations
 
-import sys
 from fractions import Fraction
 from typing import Protocol
 
 import numpy as np
 
 from ltsd.errors import LtsdError
+from ltsd.platforms import require_platform
 
 SINK_PATTERN = r"ndi|null|syphon|spout|file:.+"
 
@@ -69,21 +69,13 @@ def _open_sink(spec: str, name: str) -> Sink:
 
         return FileSink(spec[5:])
     if spec == "syphon":
-        _require_platform("syphon", "darwin", "macOS", "syphon")
+        require_platform("sink syphon", "syphon")
         from ltsd.sinks.syphon import SyphonSink
 
         return SyphonSink(name)
     if spec == "spout":
-        _require_platform("spout", "win32", "Windows", "spout")
+        require_platform("sink spout", "spout")
         from ltsd.sinks.spout import SpoutSink
 
         return SpoutSink(name)
     raise LtsdError(f"sink {spec!r}: expected ndi, null, file:PATH, syphon or spout")
-
-
-def _require_platform(sink: str, platform: str, platform_name: str, extra: str) -> None:
-    if sys.platform != platform:
-        raise LtsdError(
-            f'sink {sink}: only on {platform_name}, with `pip install "ltsd[{extra}]"` '
-            f"(this is {sys.platform})"
-        )

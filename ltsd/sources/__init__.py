@@ -11,6 +11,7 @@ from typing import Protocol
 from ltsd.config import Config
 from ltsd.errors import SourceError
 from ltsd.frame import Frame
+from ltsd.platforms import require_platform
 
 
 class Source(Protocol):
@@ -40,4 +41,17 @@ def open_source(config: Config) -> Source:
         from ltsd.sources.images import ImagesSource
 
         return ImagesSource(spec[7:], config.synthetic.fps, config.source.slide_s)
-    raise SourceError(f"source {spec!r}: expected synthetic, ndi:NAME, file:PATH or images:DIR")
+    if spec.startswith("syphon:") and len(spec) > 7:
+        require_platform("source syphon", "syphon")
+        from ltsd.sources.syphon import SyphonSource
+
+        return SyphonSource(spec[7:], config.source.lost_after_s)
+    if spec.startswith("spout:") and len(spec) > 6:
+        require_platform("source spout", "spout")
+        from ltsd.sources.spout import SpoutSource
+
+        return SpoutSource(spec[6:])
+    raise SourceError(
+        f"source {spec!r}: expected synthetic, ndi:NAME, file:PATH, images:DIR, syphon:NAME "
+        "(macOS) or spout:NAME (Windows)"
+    )
