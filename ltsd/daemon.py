@@ -21,6 +21,7 @@ from ltsd.control.commands import Controls
 from ltsd.control.osc import OscServer
 from ltsd.control.oscquery import OscQueryServer
 from ltsd.errors import ConfigError
+from ltsd.heap import hold_heap
 from ltsd.library import ModelLibrary
 from ltsd.params import ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
@@ -58,6 +59,7 @@ class Daemon:
         config = self.config
         device = pick_device(config.model.device)
         set_cpu_threads(config.model.cpu_threads)
+        hold_heap()
         library = ModelLibrary(config.model.models_path(), device, config.model.memory_budget_mb)
         model = library.get(config.model.name)
         params = ParamStore(config.params)

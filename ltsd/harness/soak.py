@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import statistics
 import threading
 import time
 import uuid
@@ -89,6 +90,7 @@ def soak(
 def main() -> None:
     from ltsd.config import ModelConfig
     from ltsd.daemon import pick_device, set_cpu_threads
+    from ltsd.heap import hold_heap
 
     parser = argparse.ArgumentParser(description="memory soak of the frame path")
     parser.add_argument("--frames", type=int, default=100_000)
@@ -99,9 +101,13 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--fps", type=float, default=240.0, help="source frame rate (pacing)")
+    parser.add_argument("--let-heap-trim", action="store_true",
+                        help="leave glibc's heap trimming on (ltsd run turns it off)")  # fmt: skip
     args = parser.parse_args()
     device = pick_device(args.device)
     set_cpu_threads(0)
+    if not args.let_heap_trim:
+        hold_heap()
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     samples = soak(models_dir, args.frames, args.every, args.switch_every, args.width,
                    args.height, device, args.fps)  # fmt: skip
@@ -115,6 +121,18 @@ def main() -> None:
           f"{(running[-1].elapsed_s - warm.elapsed_s) / 60:.1f} min): "
           f"{running[-1].rss_mb - warm.rss_mb:+.1f} MB "
           f"(after shutdown: {samples[-1].rss_mb:.1f} MB)")  # fmt: skip
+    settled = [s.rss_mb for s in running if s.frame >= warm.frame]
+    print(
+        f"RSS after warm-up: {min(settled):.1f}–{max(settled):.1f} MB; trend (median of the "
+        f"last quarter of samples minus median of the first): {quarter_trend(settled):+.1f} MB"
+    )
+
+
+def quarter_trend(values: list[float]) -> float:
+    """Median of the last quarter minus median of the first: a leak moves every sample, while the
+    allocator's swing of a few MB between single samples does not move a median."""
+    quarter = max(1, len(values) // 4)
+    return statistics.median(values[-quarter:]) - statistics.median(values[:quarter])
 
 
 if __name__ == "__main__":
