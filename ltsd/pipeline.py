@@ -1,21 +1,19 @@
 """The frame path, top to bottom: receive → pre-process → generate → send.
 
-Two threads meet here and only here. The receive thread reads the source, pre-processes each frame
-for the model (so that work runs beside the generator busy with the previous frame) and drops the
-result into a single slot where the newest frame always wins (latency over completeness: a slow
-model skips frames, it never queues them). The frame thread takes from the slot, runs the model and
-sends. When the source goes quiet, the frame thread keeps the output alive at the last rate."""
+Two threads meet here and only here. The receive thread reads the source and drops each frame into
+a single slot where the newest frame always wins (latency over completeness: a slow model skips
+frames, it never queues them). The frame thread takes from the slot, runs the model and sends. When
+the source goes quiet, the frame thread keeps the output alive at the last frame rate.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import numpy as np
 import torch
@@ -31,26 +29,23 @@ from ltsd.sources import Source
 
 log = logging.getLogger(__name__)
 
-Item = TypeVar("Item")
-Done = TypeVar("Done")
 
-
-class LatestSlot(Generic[Item]):
+class LatestSlot:
     """A one-frame hand-off: put() replaces what is there, take() waits for something new."""
 
     def __init__(self) -> None:
-        self._frame: Item | None = None
+        self._frame: Frame | None = None
         self._ready = threading.Condition()
         self.dropped = 0
 
-    def put(self, frame: Item) -> None:
+    def put(self, frame: Frame) -> None:
         with self._ready:
             if self._frame is not None:
                 self.dropped += 1
             self._frame = frame
             self._ready.notify()
 
-    def take(self, timeout_s: float) -> Item | None:
+    def take(self, timeout_s: float) -> Frame | None:
         with self._ready:
             if self._frame is None:
                 self._ready.wait(timeout_s)
@@ -106,19 +101,6 @@ class ModelChoice:
     fade: float = 1.0  # weight of `current` in the blend
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedFrame:
-    """A frame pre-processed for the model(s) it goes through, with the parameters it was made
-    with: what passes from the receive thread to the frame thread."""
-
-    frame: Frame
-    params: LiveParams
-    models: ModelChoice
-    seen: torch.Tensor  # what the current model sees, (1, 3, r, r) RGB in [0, 1]
-    model_input: torch.Tensor  # the current model's input, in [-1, 1]
-    previous_input: torch.Tensor | None = None  # the fading-out model's input, during a crossfade
-
-
 class FrameProcessor:
     """One frame's work: pre-processing, the generator(s) with crossfades, conversion back to
     bytes. The live pipeline and offline `ltsd render` share it, so both make the same frames."""
@@ -166,49 +148,38 @@ class FrameProcessor:
             return ModelChoice(self._model, self._previous, fade)
 
     def process(self, frame: Frame, params: LiveParams | None = None) -> np.ndarray:
-        """One frame through pre-processing and the generator(s), back to BGRX at output size."""
-        return self.generate(self.prepare(frame, params))
-
-    def prepare(self, frame: Frame, params: LiveParams | None = None) -> PreparedFrame:
-        """Pre-process `frame` for the model(s) of this moment (both, during a crossfade)."""
-        params = params or self.params.snapshot()
-        models = self.models_for_frame()
-        with torch.inference_mode():
-            seen, model_input = self._model_input(models.current, frame, params)
-            previous_input = None
-            if models.previous is not None and not params.bypass:
-                previous_input = self._model_input(models.previous, frame, params)[1]
-        return PreparedFrame(frame, params, models, seen, model_input, previous_input)
-
-    def generate(self, prepared: PreparedFrame) -> np.ndarray:
-        """The generator(s) on a prepared frame, back to BGRX at the output size.
+        """One frame through pre-processing and the generator(s), back to BGRX at the output size.
 
         Everything between the two conversions happens at the model's resolution: `bypass` shows
         what the model sees, `mix` blends the world over it, and during a crossfade the old and new
         models' outputs are blended by the time elapsed. Then one upscale to the frame.
         """
-        params, models = prepared.params, prepared.models
-        width, height = self.fixed_size or (prepared.frame.width, prepared.frame.height)
+        params = params or self.params.snapshot()
+        models = self.models_for_frame()
+        width, height = self.fixed_size or (frame.width, frame.height)
         with torch.inference_mode():
+            seen, made = self._through(models.current, frame, params)
             if params.bypass:
-                return output_bgrx(prepared.seen, height, width)
-            made = to_rgb(models.current.generator(prepared.model_input))
-            if models.previous is not None and prepared.previous_input is not None:
-                old = to_rgb(models.previous.generator(prepared.previous_input))
+                return output_bgrx(seen, height, width)
+            if models.previous is not None:
+                _, old = self._through(models.previous, frame, params)
                 made = torch.lerp(_resized(old, made), made, models.fade)
             if params.mix < 1.0:
-                made = torch.lerp(prepared.seen, made, params.mix)
+                made = torch.lerp(seen, made, params.mix)
             return output_bgrx(made, height, width)
 
-    def _model_input(
+    def _through(
         self, model: LoadedModel, frame: Frame, params: LiveParams
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(what the model sees as RGB in [0, 1], its input in [-1, 1]), at its size r."""
+        """(what the model sees, what it makes), both (1, 3, r, r) RGB in [0, 1] at its size r."""
         resolution = model.info.resolution
         fitted = fitted_input(frame.pixels, resolution, resolution, params.fit, params.grayscale,
                               self.device, frame.layout)  # fmt: skip
         model_input = finish(fitted, params, model.info.architecture.in_channels)
-        return to_rgb(model_input), model_input
+        seen = to_rgb(model_input)
+        if params.bypass:
+            return seen, seen
+        return seen, to_rgb(model.generator(model_input))
 
 
 class Pipeline:
@@ -231,7 +202,7 @@ class Pipeline:
         self.device = device
         self.processor = FrameProcessor(model, params, device, plan.fixed_size)
         self.stats = PipelineStats()
-        self._slot: LatestSlot[PreparedFrame] = LatestSlot()
+        self._slot = LatestSlot()
         self._next_source: Source | None = None
 
     @property
@@ -270,17 +241,11 @@ class Pipeline:
     def process(self, frame: Frame, params: LiveParams | None = None) -> np.ndarray:
         return self.processor.process(frame, params)
 
-    def _prepare_or_skip(self, frame: Frame, params: LiveParams) -> PreparedFrame | None:
-        return self._or_skip(frame, lambda: self.processor.prepare(frame, params))
-
-    def _generate_or_skip(self, prepared: PreparedFrame) -> np.ndarray | None:
-        return self._or_skip(prepared.frame, lambda: self.processor.generate(prepared))
-
-    def _or_skip(self, frame: Frame, work: Callable[[], Done]) -> Done | None:
-        """work(), but a frame that cannot be processed is logged and dropped, never fatal:
+    def _process_or_skip(self, frame: Frame, params: LiveParams) -> np.ndarray | None:
+        """process(), but a frame that cannot be processed is logged and dropped, never fatal:
         an installation must outlive one odd frame."""
         try:
-            return work()
+            return self.process(frame, params)
         except Exception as error:  # logged and counted: one odd frame must not end the show
             self.stats.frames_failed += 1
             if self.stats.frames_failed == 1 or self.stats.frames_failed % 1000 == 0:
@@ -291,39 +256,33 @@ class Pipeline:
             return None
 
     def _receive(self, stop: threading.Event) -> None:
-        last_params_ns = time.monotonic_ns()
         while not stop.is_set():
             if self._next_source is not None:
                 old, self.source, self._next_source = self.source, self._next_source, None
                 old.close()
                 log.info("source: %s", self.source.description)
             frame = self.source.read(timeout_s=0.1)
-            if frame is None:
-                continue
-            self.stats.count_in(frame.received_ns)
-            now = time.monotonic_ns()
-            params = self.params.advance((now - last_params_ns) / 1e9)
-            last_params_ns = now
-            prepared = self._prepare_or_skip(frame, params)
-            if prepared is not None:
-                self._slot.put(prepared)
+            if frame is not None:
+                self.stats.count_in(frame.received_ns)
+                self._slot.put(frame)
         self.source.close()
 
     def _send_frames(self, stop: threading.Event, max_frames: int | None) -> None:
         last_output: np.ndarray | None = None
         last_timecode = 0
         last_rate = Fraction(30)
-        last_frame_ns = time.monotonic_ns()
+        last_frame_ns = last_params_ns = time.monotonic_ns()
         lost_after_ns = int(self.plan.lost_after_s * 1e9)
         while not stop.is_set() and (max_frames is None or self.stats.frames_out < max_frames):
-            prepared = self._slot.take(timeout_s=float(1 / last_rate))
+            frame = self._slot.take(timeout_s=float(1 / last_rate))
             now = time.monotonic_ns()
-            if prepared is not None:
-                frame = prepared.frame
-                if prepared.params.freeze and last_output is not None:
+            if frame is not None:
+                params = self.params.advance((now - last_params_ns) / 1e9)
+                last_params_ns = now
+                if params.freeze and last_output is not None:
                     output = last_output
                 else:
-                    output = self._generate_or_skip(prepared)
+                    output = self._process_or_skip(frame, params)
                     if output is None:
                         continue
                 last_output = output
