@@ -1,11 +1,14 @@
 """A stand-in NDI camera for tests and benchmarks: a moving gradient, frame counter as timecode.
 
     python -m ltsd.harness.camera --name NAME [--width 160 --height 90 --fps 30]
-        [--seconds 60] [--first-timecode 0]
+        [--seconds 60] [--first-timecode 0] [--send-times FILE]
 
 Runs until --seconds pass or it is killed; frame i carries timecode first_timecode + i. It prints
-`started MONOTONIC_NS` after its first frame: NDI paces a clocked sender at the frame rate, so frame
-i left at about started + i / fps, on a clock every process on the machine shares (latency).
+`started` after its first frame. With --send-times it appends `TIMECODE MONOTONIC_NS` for every
+frame the moment its send call returns, on a clock every process on the machine shares: a clocked
+NDI sender waits out the frame interval inside the call and then hands the frame over, so the
+return is when the frame left (latency is measured from there, frame by frame, not extrapolated
+from the first frame — NDI's clock absorbs a slow start, which put tens of ms into such estimates).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--first-timecode", type=int, default=0)
+    parser.add_argument("--send-times", help="append 'TIMECODE MONOTONIC_NS' per frame sent")
     args = parser.parse_args()
 
     ensure_initialized()
@@ -51,13 +55,17 @@ def main() -> None:
     video.frame_rate_N, video.frame_rate_D = args.fps, 1
     frames = [camera_frame(i, args.width, args.height) for i in range(16)]
     deadline = time.monotonic() + args.seconds
+    # Line-buffered, so every complete line is on disk when the harness kills the camera.
+    send_times = open(args.send_times, "a", buffering=1) if args.send_times else None  # noqa: SIM115
     index = 0
     while time.monotonic() < deadline:
         video.data = frames[index % len(frames)]
         video.timecode = args.first_timecode + index
         ndi.send_send_video_v2(sender, video)
+        if send_times is not None:
+            send_times.write(f"{video.timecode} {time.monotonic_ns()}\n")
         if index == 0:
-            print(f"started {time.monotonic_ns()}", flush=True)
+            print("started", flush=True)
         index += 1
     ndi.send_destroy(sender)
 

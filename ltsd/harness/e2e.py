@@ -1,8 +1,8 @@
 """End to end over NDI on loopback: camera → (ltsd | bare relay) → receiver, same harness, same run.
 
 Output fps is counted at the receiver; latency is arrival time minus the moment the camera sent
-that frame (its timecode is its counter; a clocked NDI sender sends frame i at start + i / fps, on
-the machine-wide monotonic clock).
+that frame: its timecode is its counter, and the camera logs when each send returned, on the
+machine-wide monotonic clock.
 """
 
 from __future__ import annotations
@@ -10,14 +10,16 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from pythonosc.udp_client import SimpleUDPClient
 
-from ltsd.harness.receiver import NdiReceiver
+from ltsd.harness.receiver import NdiReceiver, ReceivedFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +47,48 @@ def measure(
     osc_messages_per_s: int = 0,
 ) -> Run:
     """Start a camera and `target` (argv with {camera} and {output} placeholders), receive, stop."""
+    with tempfile.TemporaryDirectory(prefix="ltsd-e2e-") as scratch:
+        send_log = Path(scratch) / "send-times.txt"
+        frames, sent_per_s = _receive_through(
+            target, width, height, camera_fps, warmup_s, seconds, send_log, osc_port,
+            osc_messages_per_s,
+        )  # fmt: skip
+        sent_s = _send_times(send_log)
+    if len(frames) < 2:
+        return Run(label, width, height, camera_fps, 0.0, float("nan"), float("nan"), len(frames))
+    fps = (len(frames) - 1) / (frames[-1].arrived_s - frames[0].arrived_s)
+    timed = [f for f in frames if f.timecode in sent_s]
+    latencies = sorted((f.arrived_s - sent_s[f.timecode]) * 1000 for f in timed)
+    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    return Run(label, width, height, camera_fps, fps, statistics.median(latencies), p95,
+               len(frames), sent_per_s)  # fmt: skip
+
+
+def _receive_through(
+    target: list[str],
+    width: int,
+    height: int,
+    camera_fps: int,
+    warmup_s: float,
+    seconds: float,
+    send_log: Path,
+    osc_port: int | None,
+    osc_messages_per_s: int,
+) -> tuple[list[ReceivedFrame], int]:
+    """The frames that came out of `target` during `seconds`, and the OSC rate actually sent."""
     camera_name = f"bench-cam-{uuid.uuid4().hex[:6]}"
     output_name = f"bench-out-{uuid.uuid4().hex[:6]}"
     lifetime = str(warmup_s + seconds + 60)
     camera = subprocess.Popen(
         [sys.executable, "-m", "ltsd.harness.camera", "--name", camera_name, "--width", str(width),
-         "--height", str(height), "--fps", str(camera_fps), "--seconds", lifetime],
+         "--height", str(height), "--fps", str(camera_fps), "--seconds", lifetime,
+         "--send-times", str(send_log)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     argv = [a.format(camera=camera_name, output=output_name) for a in target]
     daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        started_ns = int(camera.stdout.readline().split()[1])
+        camera.stdout.readline()  # started
         receiver = NdiReceiver(output_name, timeout_s=60)
         receiver.frames(count=10**9, timeout_s=warmup_s, keep_pixels=False)
         flood = _OscFlood(osc_port, osc_messages_per_s) if osc_messages_per_s else None
@@ -67,15 +99,17 @@ def measure(
         for process in (daemon, camera):
             process.terminate()
             process.wait(timeout=10)
-    if len(frames) < 2:
-        return Run(label, width, height, camera_fps, 0.0, float("nan"), float("nan"), len(frames))
-    fps = (len(frames) - 1) / (frames[-1].arrived_s - frames[0].arrived_s)
-    latencies = sorted(
-        (f.arrived_s - (started_ns / 1e9 + f.timecode / camera_fps)) * 1000 for f in frames
-    )
-    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-    return Run(label, width, height, camera_fps, fps, statistics.median(latencies), p95,
-               len(frames), sent_per_s)  # fmt: skip
+    return frames, sent_per_s
+
+
+def _send_times(log: Path) -> dict[int, float]:
+    """timecode → monotonic seconds the camera's send returned (a torn last line is skipped)."""
+    times = {}
+    for line in log.read_text().splitlines(keepends=True):
+        parts = line.split()
+        if len(parts) == 2 and line.endswith("\n"):
+            times[int(parts[0])] = int(parts[1]) / 1e9
+    return times
 
 
 KNOBS = ("/ltsd/pre/brightness/norm", "/ltsd/pre/contrast/norm", "/ltsd/pre/blur_factor/norm",

@@ -1,0 +1,34 @@
+"""The end-to-end benchmark's latency clock: the camera's per-frame send log, read over real NDI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ltsd.harness.e2e import _send_times
+from ltsd.harness.receiver import NdiReceiver
+from tests.conftest import unique_name
+
+
+def test_send_log_keeps_whole_lines_and_skips_a_torn_last_one(tmp_path: Path):
+    log = tmp_path / "send-times.txt"
+    log.write_text("7 1000000000\n8 1016666667\n9 10333")  # killed mid-write
+    assert _send_times(log) == {7: 1.0, 8: 1.016666667}
+
+
+def test_every_received_frame_has_a_send_time_it_arrived_after(processes, tmp_path: Path):
+    """Latency is measured from the moment each frame's send returned: a frame received straight
+    from the camera is never stamped as arriving before it left (extrapolating from the first
+    frame did that by ~20 ms when NDI's clock absorbed a slow start)."""
+    name, log = unique_name("cam"), tmp_path / "send-times.txt"
+    camera = processes.camera(name, "--fps", "30", "--send-times", str(log))
+    assert camera.stdout.readline().strip() == "started"
+    receiver = NdiReceiver(name, timeout_s=30)
+    frames = receiver.frames(count=30, timeout_s=20, keep_pixels=False)
+    receiver.close()
+    processes.stop_all()
+
+    sent_s = _send_times(log)
+    assert len(frames) >= 20
+    assert all(frame.timecode in sent_s for frame in frames)
+    transit_ms = [(frame.arrived_s - sent_s[frame.timecode]) * 1000 for frame in frames]
+    assert min(transit_ms) > -2.0, transit_ms  # scheduling slack, not a speed bound
