@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="--e2e: also run ltsd while sending this many OSC messages a second",
     )
+    bench.add_argument(
+        "--osc-burst",
+        type=int,
+        default=0,
+        help="--e2e: also run ltsd with this many OSC messages sent within one second mid-run",
+    )
     bench.set_defaults(handler=bench_command)
 
     render = commands.add_parser("render", help="a clip or image folder through a world, offline")
@@ -217,10 +223,13 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
                     "--oscquery-port", "0"]  # fmt: skip
         if args.models_dir:
             ltsd_run += ["--models-dir", args.models_dir]
+        first = len(runs) - 1
         runs.append(measure("ltsd", ltsd_run, *common))
         if args.osc_flood:
             runs.append(measure("ltsd", ltsd_run, *common, osc_port, args.osc_flood))
-        print(markdown(runs[-3 if args.osc_flood else -2 :]).splitlines()[-1], flush=True)
+        if args.osc_burst:
+            runs.append(measure("ltsd", ltsd_run, *common, osc_port, osc_burst=args.osc_burst))
+        print(markdown(runs[first:]), flush=True)
     header = (
         f"End to end over NDI on loopback, model {args.model}, device {args.device}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs, {args.seconds:g} s per run"

@@ -33,6 +33,17 @@ class Run:
     latency_p95_ms: float
     frames: int
     osc_messages_per_s: int = 0  # as actually sent during the measurement
+    burst: Burst | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """A one-second OSC burst in the middle of a run, against the rest of the same run."""
+
+    messages: int
+    seconds: float  # how long sending them took
+    fps_during: float
+    fps_outside: float
 
 
 def measure(
@@ -45,23 +56,38 @@ def measure(
     seconds: float,
     osc_port: int | None = None,
     osc_messages_per_s: int = 0,
+    osc_burst: int = 0,
 ) -> Run:
-    """Start a camera and `target` (argv with {camera} and {output} placeholders), receive, stop."""
+    """Start a camera and `target` (argv with {camera} and {output} placeholders), receive, stop.
+
+    osc_messages_per_s floods OSC for the whole measurement; osc_burst sends that many messages
+    within one second halfway through it, and the run reports the frame rate during the burst."""
     with tempfile.TemporaryDirectory(prefix="ltsd-e2e-") as scratch:
         send_log = Path(scratch) / "send-times.txt"
-        frames, sent_per_s = _receive_through(
+        frames, flood = _receive_through(
             target, width, height, camera_fps, warmup_s, seconds, send_log, osc_port,
-            osc_messages_per_s,
+            osc_messages_per_s, osc_burst,
         )  # fmt: skip
         sent_s = _send_times(send_log)
     if len(frames) < 2:
         return Run(label, width, height, camera_fps, 0.0, float("nan"), float("nan"), len(frames))
     fps = (len(frames) - 1) / (frames[-1].arrived_s - frames[0].arrived_s)
+    burst = _burst_effect(frames, flood) if osc_burst else None
+    sent_per_s = flood.rate() if flood is not None and not osc_burst else 0
     timed = [f for f in frames if f.timecode in sent_s]
     latencies = sorted((f.arrived_s - sent_s[f.timecode]) * 1000 for f in timed)
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
     return Run(label, width, height, camera_fps, fps, statistics.median(latencies), p95,
-               len(frames), sent_per_s)  # fmt: skip
+               len(frames), sent_per_s, burst)  # fmt: skip
+
+
+def _burst_effect(frames: list[ReceivedFrame], flood: _OscFlood) -> Burst:
+    """Output fps while the burst was being sent (at least a second) against the rest of the run."""
+    start, end = flood.first_s, max(flood.last_s, flood.first_s + 1.0)
+    during = sum(start <= f.arrived_s < end for f in frames)
+    outside_s = (frames[-1].arrived_s - frames[0].arrived_s) - (end - start)
+    return Burst(flood.sent, flood.last_s - flood.first_s, during / (end - start),
+                 (len(frames) - during) / max(1e-9, outside_s))  # fmt: skip
 
 
 def _receive_through(
@@ -74,8 +100,9 @@ def _receive_through(
     send_log: Path,
     osc_port: int | None,
     osc_messages_per_s: int,
-) -> tuple[list[ReceivedFrame], int]:
-    """The frames that came out of `target` during `seconds`, and the OSC rate actually sent."""
+    osc_burst: int,
+) -> tuple[list[ReceivedFrame], _OscFlood | None]:
+    """The frames that came out of `target` during `seconds`, and the OSC sender, stopped."""
     camera_name = f"bench-cam-{uuid.uuid4().hex[:6]}"
     output_name = f"bench-out-{uuid.uuid4().hex[:6]}"
     lifetime = str(warmup_s + seconds + 60)
@@ -91,15 +118,20 @@ def _receive_through(
         camera.stdout.readline()  # started
         receiver = NdiReceiver(output_name, timeout_s=60)
         receiver.frames(count=10**9, timeout_s=warmup_s, keep_pixels=False)
-        flood = _OscFlood(osc_port, osc_messages_per_s) if osc_messages_per_s else None
+        flood = None
+        if osc_burst:
+            flood = _OscFlood(osc_port, osc_burst, delay_s=seconds / 2 - 0.5, limit=osc_burst)
+        elif osc_messages_per_s:
+            flood = _OscFlood(osc_port, osc_messages_per_s)
         frames = receiver.frames(count=10**9, timeout_s=seconds, keep_pixels=False)
-        sent_per_s = flood.stop() if flood is not None else 0
+        if flood is not None:
+            flood.stop()
         receiver.close()
     finally:
         for process in (daemon, camera):
             process.terminate()
             process.wait(timeout=10)
-    return frames, sent_per_s
+    return frames, flood
 
 
 def _send_times(log: Path) -> dict[int, float]:
@@ -117,34 +149,39 @@ KNOBS = ("/ltsd/pre/brightness/norm", "/ltsd/pre/contrast/norm", "/ltsd/pre/blur
 
 
 class _OscFlood:
-    """Sends `rate` OSC messages a second to ltsd until stopped (a controller gone wild), turning
-    four knobs in turn with values that keep changing."""
+    """Sends `rate` OSC messages a second to ltsd (a controller gone wild), turning four knobs in
+    turn with values that keep changing; after `delay_s`, until stopped or `limit` are sent."""
 
-    def __init__(self, port: int, rate: int) -> None:
+    def __init__(self, port: int, rate: int, delay_s: float = 0, limit: int | None = None) -> None:
         self._client = SimpleUDPClient("127.0.0.1", port)
-        self._rate = rate
+        self._rate, self._delay_s, self._limit = rate, delay_s, limit
         self._stop = threading.Event()
-        self._sent, self._started = 0, time.monotonic()
+        self.sent = 0
+        self.first_s = self.last_s = time.monotonic() + delay_s  # monotonic, first and last send
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        sent = 0
-        started = self._started = time.monotonic()
-        while not self._stop.is_set():
-            due = int((time.monotonic() - started) * self._rate)
-            for _ in range(min(due - sent, 1000)):
-                knob = KNOBS[sent % len(KNOBS)]
-                self._client.send_message(knob, 0.4 + (sent % 100) / 500)  # around the middle
-                sent += 1
-            self._sent = sent
+        if self._stop.wait(self._delay_s):
+            return
+        limit = self._limit if self._limit is not None else float("inf")
+        started = self.first_s = time.monotonic()
+        while self.sent < limit and not self._stop.is_set():
+            due = min(limit, int((time.monotonic() - started) * self._rate))
+            for _ in range(min(due - self.sent, 1000)):
+                knob = KNOBS[self.sent % len(KNOBS)]
+                self._client.send_message(knob, 0.4 + (self.sent % 100) / 500)  # around the middle
+                self.sent += 1
+            self.last_s = time.monotonic()
             time.sleep(0.001)
 
-    def stop(self) -> int:
-        """Stop sending; the rate actually sent, messages a second."""
+    def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
-        return round(self._sent / max(1e-9, time.monotonic() - self._started))
+        self._thread.join(timeout=5)
+
+    def rate(self) -> int:
+        """Messages a second actually sent."""
+        return round(self.sent / max(1e-9, self.last_s - self.first_s))
 
 
 def markdown(runs: list[Run]) -> str:
@@ -154,7 +191,7 @@ def markdown(runs: list[Run]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     relays = {(r.width, r.height): r for r in runs if r.label == "relay"}
-    for run in runs:
+    for run in (run for run in runs if run.burst is None):
         relay = relays.get((run.width, run.height))
         ratio = f"{run.output_fps / relay.output_fps:.2f}" if relay and relay.output_fps else "–"
         added = f"{run.latency_p50_ms - relay.latency_p50_ms:.1f}" if relay else "–"
@@ -163,4 +200,18 @@ def markdown(runs: list[Run]) -> str:
             f"{run.osc_messages_per_s or '–'} | {run.output_fps:.1f} | {run.latency_p50_ms:.1f} | "
             f"{run.latency_p95_ms:.1f} | {ratio} | {added} |"
         )
+    bursts = [run for run in runs if run.burst is not None]
+    if bursts:
+        lines += [
+            "",
+            "| size | camera fps | OSC burst messages | sent in s | output fps during burst | "
+            "rest of the run | ratio |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for run in bursts:
+            b = run.burst
+            lines.append(
+                f"| {run.width}x{run.height} | {run.camera_fps} | {b.messages} | {b.seconds:.2f} | "
+                f"{b.fps_during:.1f} | {b.fps_outside:.1f} | {b.fps_during / b.fps_outside:.2f} |"
+            )
     return "\n".join(lines)
