@@ -215,6 +215,7 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
     runs = []
     for width, height in sizes:
         common = (width, height, args.camera_fps, 3.0, args.seconds)
+        first = len(runs)
         runs.append(measure("relay", relay, *common))
         osc_port = 9000 + (width % 997)
         ltsd_run = [sys.executable, "-m", "ltsd.cli", "run", "--source", "ndi:{camera}",
@@ -223,7 +224,6 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
                     "--oscquery-port", "0"]  # fmt: skip
         if args.models_dir:
             ltsd_run += ["--models-dir", args.models_dir]
-        first = len(runs) - 1
         runs.append(measure("ltsd", ltsd_run, *common))
         if args.osc_flood:
             runs.append(measure("ltsd", ltsd_run, *common, osc_port, args.osc_flood))

@@ -14,7 +14,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pythonosc.udp_client import SimpleUDPClient
@@ -62,12 +64,17 @@ def measure(
 
     osc_messages_per_s floods OSC for the whole measurement; osc_burst sends that many messages
     within one second halfway through it, and the run reports the frame rate during the burst."""
+    start_osc = None
+    if osc_burst:
+        halfway_s = seconds / 2 - 0.5
+        start_osc = partial(_OscFlood, osc_port, osc_burst, delay_s=halfway_s, limit=osc_burst)
+    elif osc_messages_per_s:
+        start_osc = partial(_OscFlood, osc_port, osc_messages_per_s)
     with tempfile.TemporaryDirectory(prefix="ltsd-e2e-") as scratch:
         send_log = Path(scratch) / "send-times.txt"
         frames, flood = _receive_through(
-            target, width, height, camera_fps, warmup_s, seconds, send_log, osc_port,
-            osc_messages_per_s, osc_burst,
-        )  # fmt: skip
+            target, width, height, camera_fps, warmup_s, seconds, send_log, start_osc
+        )
         sent_s = _send_times(send_log)
     if len(frames) < 2:
         return Run(label, width, height, camera_fps, 0.0, float("nan"), float("nan"), len(frames))
@@ -98,11 +105,10 @@ def _receive_through(
     warmup_s: float,
     seconds: float,
     send_log: Path,
-    osc_port: int | None,
-    osc_messages_per_s: int,
-    osc_burst: int,
+    start_osc: Callable[[], _OscFlood] | None,
 ) -> tuple[list[ReceivedFrame], _OscFlood | None]:
-    """The frames that came out of `target` during `seconds`, and the OSC sender, stopped."""
+    """The frames that came out of `target` during `seconds`, and the OSC sender (started once
+    the warm-up is over), stopped."""
     camera_name = f"bench-cam-{uuid.uuid4().hex[:6]}"
     output_name = f"bench-out-{uuid.uuid4().hex[:6]}"
     lifetime = str(warmup_s + seconds + 60)
@@ -118,11 +124,7 @@ def _receive_through(
         camera.stdout.readline()  # started
         receiver = NdiReceiver(output_name, timeout_s=60)
         receiver.frames(count=10**9, timeout_s=warmup_s, keep_pixels=False)
-        flood = None
-        if osc_burst:
-            flood = _OscFlood(osc_port, osc_burst, delay_s=seconds / 2 - 0.5, limit=osc_burst)
-        elif osc_messages_per_s:
-            flood = _OscFlood(osc_port, osc_messages_per_s)
+        flood = start_osc() if start_osc is not None else None
         frames = receiver.frames(count=10**9, timeout_s=seconds, keep_pixels=False)
         if flood is not None:
             flood.stop()
