@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ltsd.generator import GeneratorSpec, UNetGenerator, parameter_count
+from ltsd.inference import for_inference
 from ltsd.modelstore import list_models, load_model
 
 REFERENCE_ARCHITECTURES = {
@@ -57,24 +58,25 @@ def time_generator(
 def generator_table(
     models_dir: Path, resolutions: list[int], device: torch.device, runs: int
 ) -> list[GeneratorTiming]:
+    """Every shipped model and the reference architectures, each in the inference form that
+    `ltsd run` uses (`ltsd.inference`), so the rows compare architectures, not code paths."""
     rows = []
-    candidates: list[tuple[str, UNetGenerator, int | None]] = []
+    candidates: list[tuple[str, torch.nn.Module, int, int | None]] = []
     for listing in list_models(models_dir):
         if listing.info is not None:
             loaded = load_model(listing.path, device)
-            candidates.append((listing.info.name, loaded.generator, listing.size_bytes))
+            candidates.append(
+                (listing.info.name, loaded.generator, listing.parameters, listing.size_bytes)
+            )
     for name, spec in REFERENCE_ARCHITECTURES.items():
-        candidates.append(
-            (name, UNetGenerator(spec).to(device, memory_format=torch.channels_last).eval(), None)
-        )
-    for name, generator, size in candidates:
+        trained = UNetGenerator(spec).to(device, memory_format=torch.channels_last).eval()
+        candidates.append((name, for_inference(trained), parameter_count(trained), None))
+    for name, generator, parameters, size in candidates:
         channels = generator.spec.in_channels
         for resolution in resolutions:
             p50, p95 = time_generator(generator, channels, resolution, device, runs)
             size_mb = size / 1e6 if size is not None else None
-            rows.append(
-                GeneratorTiming(name, resolution, parameter_count(generator), size_mb, p50, p95)
-            )
+            rows.append(GeneratorTiming(name, resolution, parameters, size_mb, p50, p95))
     return rows
 
 

@@ -21,8 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def model_bytes(model: LoadedModel) -> int:
-    tensors = [*model.generator.parameters(), *model.generator.buffers()]
-    return sum(t.numel() * t.element_size() for t in tensors)
+    return model.generator.memory_bytes()
 
 
 class ModelLibrary:

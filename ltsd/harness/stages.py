@@ -1,7 +1,8 @@
 """Where one frame's time goes: each stage of the CPU frame path timed on its own.
 
 Stages run interleaved, frame after frame, so a busy neighbour slows them all alike; the two
-generator layouts and the two input layouts are timed side by side for the same reason.
+generator forms (as trained, and rewritten for inference) and the two input layouts are timed side
+by side for the same reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from ltsd.config import SyntheticConfig
-from ltsd.modelstore import LoadedModel, load_model
+from ltsd.modelstore import LoadedModel, load_model, load_trained
 from ltsd.params import LiveParams
 from ltsd.pixels import fitted_input, output_bgrx, to_rgb
 from ltsd.preprocess import finish
@@ -39,10 +40,10 @@ def stage_rows(
 ) -> list[tuple[str, str, float, float]]:
     """(size, stage, p50 ms, p95 ms) for each stage of the CPU frame path at each size."""
     model = load_model(model_path, torch.device("cpu"))
-    contiguous = load_model(model_path).generator.to(memory_format=torch.contiguous_format)
+    _, trained = load_trained(model_path)
     rows = []
     for width, height in sizes:
-        stages = _stages(model, contiguous, width, height)
+        stages = _stages(model, trained, width, height)
         timings: dict[str, list[float]] = {name: [] for name in stages}
         with torch.inference_mode():
             for index in range(runs + 3):
@@ -59,7 +60,7 @@ def stage_rows(
 
 
 def _stages(
-    model: LoadedModel, contiguous: torch.nn.Module, width: int, height: int
+    model: LoadedModel, trained: torch.nn.Module, width: int, height: int
 ) -> dict[str, Callable[[], object]]:
     """Each stage as a call on prepared inputs, for one synthetic frame of width × height."""
     device, params = torch.device("cpu"), LiveParams()
@@ -80,8 +81,8 @@ def _stages(
             bgrx, side, side, params.fit, params.grayscale, device
         ),
         "blur, brightness, contrast": lambda: finish(fitted, params, channels),
-        "generator (channels-last)": lambda: model.generator(seen),
-        "generator (contiguous)": lambda: contiguous(seen),
+        "generator (inference form)": lambda: model.generator(seen),
+        "generator (as trained)": lambda: trained(seen),
         "output to bytes, scaled up": lambda: output_bgrx(made, height, width),
     }
 

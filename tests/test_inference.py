@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ltsd.generator import GeneratorSpec, UNetGenerator
+from ltsd.inference import FoldedConv, SubPixelConv, for_inference
+from ltsd.modelstore import load_model, load_trained
+
+PACKING = torch.backends.mkldnn.is_available()
+
+
+def trained_like(spec: GeneratorSpec, seed: int) -> UNetGenerator:
+    """A U-Net in eval mode whose batch norms have non-trivial statistics and affine terms, as
+    after training, so folding them is really exercised."""
+    torch.manual_seed(seed)
+    generator = UNetGenerator(spec)
+    with torch.no_grad():
+        for module in generator.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.2, 3.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.3, 0.3)
+    return generator.eval().to(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize(
+    ("spec", "side"),
+    [
+        (GeneratorSpec(1, 3, ngf=8, max_channels=128, depth=8), 256),  # the shipped worlds
+        (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=6), 64),
+        (GeneratorSpec(1, 1, ngf=6, max_channels=24, depth=3), 32),
+    ],
+)
+def test_inference_form_computes_what_the_trained_generator_does(spec, side):
+    trained = trained_like(spec, seed=side)
+    live = for_inference(trained)
+    image = torch.rand(1, spec.in_channels, side, side).mul(2).sub(1)
+    image = image.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        expected = trained(image.clone())
+        packed = live(image.clone())
+    plain = live(image.clone())  # outside inference mode: the plain convolutions
+    assert packed.shape == expected.shape == (1, spec.out_channels, side, side)
+    assert (packed - expected).abs().max() < 1e-4
+    assert (plain - expected).abs().max() < 1e-4
+
+
+@pytest.mark.skipif(not PACKING, reason="torch built without oneDNN")
+def test_every_convolution_runs_packed_on_this_cpu():
+    live = for_inference(trained_like(GeneratorSpec(1, 3, ngf=4, max_channels=16, depth=6), 1))
+    with torch.inference_mode():
+        live(torch.zeros(1, 1, 64, 64))
+    convolutions = [m for m in live.modules() if isinstance(m, FoldedConv)]
+    assert len(convolutions) == 12
+    assert all(conv._packed is not None for conv in convolutions)
+    assert live.memory_bytes() > 2 * sum(b.numel() * 4 for b in live.buffers() if b.dim() == 4)
+
+
+def test_a_new_input_shape_is_packed_again_and_stays_right():
+    trained = trained_like(GeneratorSpec(1, 3, ngf=4, max_channels=16, depth=6), 2)
+    live = for_inference(trained)
+    with torch.inference_mode():
+        for batch, side in [(1, 64), (3, 64), (1, 128), (1, 64)]:
+            image = torch.rand(batch, 1, side, side) * 2 - 1
+            assert (live(image) - trained(image)).abs().max() < 1e-4
+
+
+def test_sub_pixel_convolution_is_the_transposed_convolution():
+    torch.manual_seed(3)
+    weight, bias = torch.randn(5, 3, 4, 4), torch.randn(3)
+    image = torch.randn(2, 5, 9, 7)
+    transposed = FoldedConv(weight, bias, transposed=True)
+    expected = F.conv_transpose2d(image, weight, bias, stride=2, padding=1)
+    with torch.inference_mode():
+        got = SubPixelConv(transposed)(image)
+    assert got.shape == expected.shape == (2, 3, 18, 14)
+    assert (got - expected).abs().max() < 1e-5
+
+
+def test_loaded_model_is_the_inference_form_of_the_file():
+    path = Path(__file__).parents[1] / "models" / "flowers.safetensors"
+    loaded = load_model(path)
+    _, trained = load_trained(path)
+    image = torch.rand(1, 1, 256, 256) * 2 - 1
+    with torch.inference_mode():
+        assert (loaded.generator(image) - trained(image)).abs().max() < 1e-4
