@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from kornia.geometry.transform import resize
 
 from ltsd.params import LiveParams
-from ltsd.preprocess import adjust, blur, degrade, fit, match_channels, prepare, to_grayscale
+from ltsd.preprocess import (
+    adjust,
+    blur,
+    degrade,
+    fit,
+    match_channels,
+    prepare,
+    to_grayscale,
+    upscale_bicubic,
+)
 
 
 def test_grayscale_uses_itu_601_weights():
@@ -32,6 +43,21 @@ def test_blur_area_downscale_averages_blocks_of_factor_pixels():
 def test_blur_factor_one_is_identity():
     image = torch.rand(2, 3, 16, 16)
     assert torch.equal(blur(image, 1.0), image)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [((1, 1, 11, 11), (256, 256)), ((4, 3, 5, 9), (64, 80)), ((2, 1, 1, 1), (8, 8))],
+)
+def test_bicubic_upscale_as_matrices_is_kornias_bicubic_resize(shape, size):
+    image = torch.rand(shape)
+    expected = resize(image, size, interpolation="bicubic", align_corners=False)
+    with torch.inference_mode():  # the live path makes the matrices first...
+        assert torch.allclose(upscale_bicubic(image, *size), expected, atol=1e-6)
+    image.requires_grad_()  # ...and training's autograd can still use them
+    upscaled = upscale_bicubic(image, *size)
+    upscaled.sum().backward()
+    assert torch.allclose(upscaled, expected, atol=1e-6) and image.grad is not None
 
 
 def test_brightness_adds_and_clamps():
