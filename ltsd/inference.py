@@ -182,11 +182,16 @@ class InferenceGenerator(nn.Module):
 def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     """The eval-mode function of `generator`, rewritten as the module docstring says; on the
     generator's device and memory format."""
-    downs: list[nn.Module] = [_folded(level, transposed=False) for level in generator.downs]
-    ups: list[nn.Module] = [_folded(level, transposed=True) for level in generator.ups[:-1]]
-    last = _folded(generator.ups[-1], transposed=True)
+    downs: list[nn.Module] = [
+        FoldedConv(*_folded(level, transposed=False), transposed=False) for level in generator.downs
+    ]
+    ups: list[nn.Module] = [
+        FoldedConv(*_folded(level, transposed=True), transposed=True)
+        for level in generator.ups[:-1]
+    ]
+    weight, bias = _folded(generator.ups[-1], transposed=True)
     # tanh(x) = 2·sigmoid(2x) − 1: the 2x goes into the weights, the rest into forward()
-    last = FoldedConv(last.weight * 2.0, last.bias * 2.0, transposed=True, activation="sigmoid")
+    last = FoldedConv(weight * 2.0, bias * 2.0, transposed=True, activation="sigmoid")
     ups.append(SubPixelConv(last))
     memory_format = (
         torch.channels_last
@@ -196,8 +201,9 @@ def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     return InferenceGenerator(generator.spec, downs, ups).to(memory_format=memory_format).eval()
 
 
-def _folded(level: nn.Module, transposed: bool) -> FoldedConv:
-    """The convolution of one U-Net level with the batch norm after it (if any) folded in."""
+def _folded(level: nn.Module, transposed: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) of one U-Net level's convolution with the batch norm after it (if any)
+    folded in."""
     layers = list(level) if isinstance(level, nn.Sequential) else [level]
     kind = nn.ConvTranspose2d if transposed else nn.Conv2d
     conv = next(layer for layer in layers if isinstance(layer, kind))
@@ -210,7 +216,7 @@ def _folded(level: nn.Module, transposed: bool) -> FoldedConv:
         scale = norm.weight.detach() / torch.sqrt(norm.running_var + norm.eps)
         weight = weight * scale.view((1, -1, 1, 1) if transposed else (-1, 1, 1, 1))
         bias = (bias - norm.running_mean) * scale + norm.bias.detach()
-    return FoldedConv(weight, bias, transposed)
+    return weight, bias
 
 
 _fallback_reported: list[str] = []
