@@ -36,6 +36,19 @@ def mean_rgb(pixels: np.ndarray) -> np.ndarray:
     return pixels[:, :, [2, 1, 0]].reshape(-1, 3).mean(axis=0)
 
 
+def trailing_run_of_last_timecode(frames: list) -> list:
+    """The frames at the end of `frames` that all repeat the last timecode: what was held.
+
+    Measured from the frames themselves, not from when the test began listening, so a slower
+    machine that notices the loss later still sees the same hold."""
+    run = []
+    for frame in reversed(frames):
+        if frame.timecode != frames[-1].timecode:
+            break
+        run.append(frame)
+    return run[::-1]
+
+
 def test_camera_frames_come_out_as_model_output_with_their_timecodes(processes, models_dir):
     camera, output = unique_name("cam"), unique_name("out")
     start_camera(processes, camera)
@@ -66,10 +79,11 @@ def test_output_holds_while_camera_is_away_and_follows_it_back_at_a_new_size(pro
 
     first.kill()
     first.wait()
-    away = receiver.frames(count=10_000, timeout_s=4.0)
-    held = [frame for frame in away if frame.arrived_s > away[0].arrived_s + 2.0]
-    assert len(held) >= 20, "held frames must keep flowing at about the last rate"
-    assert len({frame.timecode for frame in held}) == 1, "held frames repeat the last timecode"
+    away = receiver.frames(count=10_000, timeout_s=5.0)
+    held = trailing_run_of_last_timecode(away)
+    assert len(held) >= 30, f"only {len(held)} held frames in 5 s: the output stopped"
+    held_fps = (len(held) - 1) / (held[-1].arrived_s - held[0].arrived_s)
+    assert held_fps >= 20, f"held frames came at {held_fps:.1f} fps, not about the camera's 30"
     assert np.allclose(mean_rgb(held[-1].pixels), MODEL_RGB, atol=12)
 
     start_camera(processes, camera, first_timecode=100_000, size=(192, 108))
