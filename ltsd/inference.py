@@ -66,6 +66,11 @@ class FoldedConv(nn.Module):
                 return self._packed_call(features)
         return self._plain_call(features)
 
+    def packed_bytes(self) -> int:
+        """What oneDNN's packed copy of the weights takes (0 before packing or when plain)."""
+        packed = self._packed
+        return 0 if packed is None else packed.numel() * packed.element_size()
+
     def _plain_call(self, features: torch.Tensor) -> torch.Tensor:
         if self.transposed:
             out = F.conv_transpose2d(features, self.weight, self.bias, self.stride, self.padding)
@@ -174,9 +179,8 @@ class InferenceGenerator(nn.Module):
 
     def memory_bytes(self) -> int:
         """What the weights take on the device, oneDNN's packed copies included."""
-        tensors = [*self.buffers()]
-        tensors += [m._packed for m in self.modules() if getattr(m, "_packed", None) is not None]
-        return sum(t.numel() * t.element_size() for t in tensors)
+        weights = sum(t.numel() * t.element_size() for t in self.buffers())
+        return weights + sum(m.packed_bytes() for m in self.modules() if isinstance(m, FoldedConv))
 
 
 def for_inference(generator: UNetGenerator) -> InferenceGenerator:
