@@ -207,16 +207,16 @@ def train_command(args: argparse.Namespace) -> int:
 def bench_e2e_command(args: argparse.Namespace) -> int:
     import platform
 
-    from ltsd.harness.e2e import markdown, measure
+    from ltsd.harness.e2e import RunShape, markdown, measure
 
     sizes = _sizes(args.sizes)
     relay = [sys.executable, "-m", "ltsd.harness.relay", "--source", "ndi:{camera}",
              "--ndi-name", "{output}"]  # fmt: skip
     runs = []
     for width, height in sizes:
-        common = (width, height, args.camera_fps, 3.0, args.seconds)
+        shape = RunShape(width, height, args.camera_fps, args.seconds)
         first = len(runs)
-        runs.append(measure("relay", relay, *common))
+        runs.append(measure("relay", relay, shape))
         osc_port = 9000 + (width % 997)
         ltsd_run = [sys.executable, "-m", "ltsd.cli", "run", "--source", "ndi:{camera}",
                     "--extra-ips", "127.0.0.1", "--ndi-name", "{output}", "--model", args.model,
@@ -224,11 +224,11 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
                     "--oscquery-port", "0"]  # fmt: skip
         if args.models_dir:
             ltsd_run += ["--models-dir", args.models_dir]
-        runs.append(measure("ltsd", ltsd_run, *common))
+        runs.append(measure("ltsd", ltsd_run, shape))
         if args.osc_flood:
-            runs.append(measure("ltsd", ltsd_run, *common, osc_port, args.osc_flood))
+            runs.append(measure("ltsd", ltsd_run, shape, osc_port, args.osc_flood))
         if args.osc_burst:
-            runs.append(measure("ltsd", ltsd_run, *common, osc_port, osc_burst=args.osc_burst))
+            runs.append(measure("ltsd", ltsd_run, shape, osc_port, osc_burst=args.osc_burst))
         print(markdown(runs[first:]), flush=True)
     header = (
         f"End to end over NDI on loopback, model {args.model}, device {args.device}, "

@@ -25,11 +25,20 @@ from ltsd.harness.receiver import NdiReceiver, ReceivedFrame
 
 
 @dataclass(frozen=True, slots=True)
-class Run:
-    label: str  # "relay" or "ltsd"
+class RunShape:
+    """What one measurement watches: the camera's frames, and for how long after a warm-up."""
+
     width: int
     height: int
     camera_fps: int
+    seconds: float
+    warmup_s: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    label: str  # "relay" or "ltsd"
+    shape: RunShape
     output_fps: float
     latency_p50_ms: float
     latency_p95_ms: float
@@ -51,11 +60,7 @@ class Burst:
 def measure(
     label: str,
     target: list[str],
-    width: int,
-    height: int,
-    camera_fps: int,
-    warmup_s: float,
-    seconds: float,
+    shape: RunShape,
     osc_port: int | None = None,
     osc_messages_per_s: int = 0,
     osc_burst: int = 0,
@@ -66,26 +71,23 @@ def measure(
     within one second halfway through it, and the run reports the frame rate during the burst."""
     start_osc = None
     if osc_burst:
-        halfway_s = seconds / 2 - 0.5
+        halfway_s = shape.seconds / 2 - 0.5
         start_osc = partial(_OscFlood, osc_port, osc_burst, delay_s=halfway_s, limit=osc_burst)
     elif osc_messages_per_s:
         start_osc = partial(_OscFlood, osc_port, osc_messages_per_s)
     with tempfile.TemporaryDirectory(prefix="ltsd-e2e-") as scratch:
         send_log = Path(scratch) / "send-times.txt"
-        frames, flood = _receive_through(
-            target, width, height, camera_fps, warmup_s, seconds, send_log, start_osc
-        )
+        frames, flood = _receive_through(target, shape, send_log, start_osc)
         sent_s = _send_times(send_log)
     if len(frames) < 2:
-        return Run(label, width, height, camera_fps, 0.0, float("nan"), float("nan"), len(frames))
+        return Run(label, shape, 0.0, float("nan"), float("nan"), len(frames))
     fps = (len(frames) - 1) / (frames[-1].arrived_s - frames[0].arrived_s)
     burst = _burst_effect(frames, flood) if osc_burst else None
     sent_per_s = flood.rate() if flood is not None and not osc_burst else 0
     timed = [f for f in frames if f.timecode in sent_s]
     latencies = sorted((f.arrived_s - sent_s[f.timecode]) * 1000 for f in timed)
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-    return Run(label, width, height, camera_fps, fps, statistics.median(latencies), p95,
-               len(frames), sent_per_s, burst)  # fmt: skip
+    return Run(label, shape, fps, statistics.median(latencies), p95, len(frames), sent_per_s, burst)
 
 
 def _burst_effect(frames: list[ReceivedFrame], flood: _OscFlood) -> Burst:
@@ -99,22 +101,19 @@ def _burst_effect(frames: list[ReceivedFrame], flood: _OscFlood) -> Burst:
 
 def _receive_through(
     target: list[str],
-    width: int,
-    height: int,
-    camera_fps: int,
-    warmup_s: float,
-    seconds: float,
+    shape: RunShape,
     send_log: Path,
     start_osc: Callable[[], _OscFlood] | None,
 ) -> tuple[list[ReceivedFrame], _OscFlood | None]:
-    """The frames that came out of `target` during `seconds`, and the OSC sender (started once
-    the warm-up is over), stopped."""
+    """The frames that came out of `target` during the shape's seconds, and the OSC sender
+    (started once the warm-up is over), stopped."""
     camera_name = f"bench-cam-{uuid.uuid4().hex[:6]}"
     output_name = f"bench-out-{uuid.uuid4().hex[:6]}"
-    lifetime = str(warmup_s + seconds + 60)
+    lifetime = str(shape.warmup_s + shape.seconds + 60)
     camera = subprocess.Popen(
-        [sys.executable, "-m", "ltsd.harness.camera", "--name", camera_name, "--width", str(width),
-         "--height", str(height), "--fps", str(camera_fps), "--seconds", lifetime,
+        [sys.executable, "-m", "ltsd.harness.camera", "--name", camera_name,
+         "--width", str(shape.width), "--height", str(shape.height),
+         "--fps", str(shape.camera_fps), "--seconds", lifetime,
          "--send-times", str(send_log)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -123,9 +122,9 @@ def _receive_through(
     try:
         camera.stdout.readline()  # started
         receiver = NdiReceiver(output_name, timeout_s=60)
-        receiver.frames(count=10**9, timeout_s=warmup_s, keep_pixels=False)
+        receiver.frames(count=10**9, timeout_s=shape.warmup_s, keep_pixels=False)
         flood = start_osc() if start_osc is not None else None
-        frames = receiver.frames(count=10**9, timeout_s=seconds, keep_pixels=False)
+        frames = receiver.frames(count=10**9, timeout_s=shape.seconds, keep_pixels=False)
         if flood is not None:
             flood.stop()
         receiver.close()
@@ -192,13 +191,14 @@ def markdown(runs: list[Run]) -> str:
         "fps ratio to relay | added latency p50 ms |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    relays = {(r.width, r.height): r for r in runs if r.label == "relay"}
+    relays = {(r.shape.width, r.shape.height): r for r in runs if r.label == "relay"}
     for run in (run for run in runs if run.burst is None):
-        relay = relays.get((run.width, run.height))
+        shape = run.shape
+        relay = relays.get((shape.width, shape.height))
         ratio = f"{run.output_fps / relay.output_fps:.2f}" if relay and relay.output_fps else "–"
         added = f"{run.latency_p50_ms - relay.latency_p50_ms:.1f}" if relay else "–"
         lines.append(
-            f"| {run.width}x{run.height} | {run.camera_fps} | {run.label} | "
+            f"| {shape.width}x{shape.height} | {shape.camera_fps} | {run.label} | "
             f"{run.osc_messages_per_s or '–'} | {run.output_fps:.1f} | {run.latency_p50_ms:.1f} | "
             f"{run.latency_p95_ms:.1f} | {ratio} | {added} |"
         )
@@ -211,9 +211,10 @@ def markdown(runs: list[Run]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for run in bursts:
-            b = run.burst
+            b, shape = run.burst, run.shape
             lines.append(
-                f"| {run.width}x{run.height} | {run.camera_fps} | {b.messages} | {b.seconds:.2f} | "
-                f"{b.fps_during:.1f} | {b.fps_outside:.1f} | {b.fps_during / b.fps_outside:.2f} |"
+                f"| {shape.width}x{shape.height} | {shape.camera_fps} | {b.messages} | "
+                f"{b.seconds:.2f} | {b.fps_during:.1f} | {b.fps_outside:.1f} | "
+                f"{b.fps_during / b.fps_outside:.2f} |"
             )
     return "\n".join(lines)
