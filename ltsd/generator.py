@@ -1,8 +1,18 @@
 """The pix2pix U-Net generator, with its width and depth as arguments.
 
 Same layout as the original (Isola et al. 2017; junyanz/pytorch-CycleGAN-and-pix2pix): 4×4 stride-2
-convolutions down, transposed convolutions up, a skip connection at every level. ngf 64 / cap 512 /
-depth 8 is the paper's 54.4 M-parameter generator; ngf 8 / cap 512 is the web re-make's 16.8 M one.
+convolutions down, a skip connection at every level. ngf 64 / cap 512 / depth 8 is the paper's
+54.4 M-parameter generator; ngf 8 / cap 512 is the web re-make's 16.8 M one.
+
+How the decoder goes up is the spec's `upsample`:
+- "transposed": 4×4 stride-2 transposed convolutions, as in pix2pix. Their uneven overlap draws a
+  checkerboard (Odena, Dumoulin & Olah 2016), which short trainings never unlearn.
+- "nearest": resize-convolution, ×2 nearest upsampling then a 3×3 convolution, which cannot draw
+  one. It is exactly a transposed convolution whose 4×4 kernel is made from the 3×3 one
+  (`nearest_as_transposed`), and `ResizeConv` computes it that way, in training too: half the
+  time of upsampling first, and the same speed as "transposed" when it runs live.
+`padding` "reflect" mirrors the image at its borders instead of padding with zeros, which leaves
+streaks and nested frames along the border once the grid is gone.
 """
 
 from __future__ import annotations
@@ -10,7 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+UPSAMPLES = ("transposed", "nearest")
+PADDINGS = ("zeros", "reflect")
+# one axis of a 3×3 kernel after ×2 nearest upsampling, as the four taps of a 4×4 transposed kernel
+_NEAREST_TAPS = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +38,16 @@ class GeneratorSpec:
     ngf: int = 64
     max_channels: int = 512
     depth: int = 8
+    upsample: str = "transposed"
+    padding: str = "zeros"
+
+    def __post_init__(self) -> None:
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"upsample {self.upsample!r} is not one of {', '.join(UPSAMPLES)}")
+        if self.padding not in PADDINGS:
+            raise ValueError(f"padding {self.padding!r} is not one of {', '.join(PADDINGS)}")
+        if self.padding == "reflect" and self.upsample == "transposed":
+            raise ValueError("reflect padding needs upsample 'nearest'")
 
     def widths(self) -> list[int]:
         """Channels after each encoder level: ngf doubling per level, capped at max_channels."""
@@ -43,9 +69,12 @@ class UNetGenerator(nn.Module):
         widths = spec.widths()
         innermost = spec.depth - 1
 
-        downs: list[nn.Module] = [_conv(spec.in_channels, widths[0])]
+        downs: list[nn.Module] = [_down(spec, spec.in_channels, widths[0])]
         for level in range(1, spec.depth):
-            layers = [nn.LeakyReLU(0.2, inplace=True), _conv(widths[level - 1], widths[level])]
+            layers = [
+                nn.LeakyReLU(0.2, inplace=True),
+                _down(spec, widths[level - 1], widths[level]),
+            ]
             if level != innermost:
                 layers.append(nn.BatchNorm2d(widths[level]))
             downs.append(nn.Sequential(*layers))
@@ -55,7 +84,7 @@ class UNetGenerator(nn.Module):
             in_width = widths[level] * (1 if level == innermost else 2)
             layers = [
                 nn.ReLU(inplace=True),
-                _up(in_width, widths[level - 1], bias=False),
+                _up(spec, in_width, widths[level - 1], bias=False),
                 nn.BatchNorm2d(widths[level - 1]),
             ]
             if dropout and innermost - 3 < level < innermost:
@@ -63,7 +92,9 @@ class UNetGenerator(nn.Module):
             ups.append(nn.Sequential(*layers))
         ups.append(
             nn.Sequential(
-                nn.ReLU(inplace=True), _up(widths[0] * 2, spec.out_channels, bias=True), nn.Tanh()
+                nn.ReLU(inplace=True),
+                _up(spec, widths[0] * 2, spec.out_channels, bias=True),
+                nn.Tanh(),
             )
         )
         self.downs = nn.ModuleList(downs)
@@ -85,11 +116,50 @@ def parameter_count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _conv(in_channels: int, out_channels: int) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=False)
+def nearest_as_transposed(weight: torch.Tensor) -> torch.Tensor:
+    """The 4×4 stride-2 transposed-convolution kernel (in, out, 4, 4) that equals ×2 nearest
+    upsampling followed by the 3×3 convolution `weight` (out, in, 3, 3), both with padding 1.
+
+    Output row 2i sees input rows i−1, i, i (taps 0, 1, 2 of the 3×3), row 2i+1 sees i, i, i+1;
+    the 4×4 kernel's taps are those sums. With reflect padding of the upsampled image the same
+    kernel applies to the input padded by one replicated pixel (`ltsd.inference`).
+    """
+    taps = _NEAREST_TAPS.to(weight)
+    return torch.einsum("ak,oikl,bl->oiab", taps, weight, taps).transpose(0, 1)
 
 
-def _up(in_channels: int, out_channels: int, bias: bool) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(
-        in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=bias
-    )
+class ResizeConv(nn.Module):
+    """×2 nearest upsampling, then a 3×3 convolution with padding 1 (zeros, or reflect of the
+    upsampled image): (B, C_in, H, W) → (B, C_out, 2H, 2W).
+
+    The weight is the 3×3 convolution's, (out, in, 3, 3); forward runs the transposed
+    convolution it equals, which never builds the upsampled image.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool, padding: str) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.padding = padding
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)  # nn.Conv2d's default
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        kernel = nearest_as_transposed(self.weight)
+        if self.padding == "reflect":
+            # reflecting the upsampled image by one pixel = replicating the input by one pixel
+            padded = F.pad(features, (1, 1, 1, 1), mode="replicate")
+            return F.conv_transpose2d(padded, kernel, self.bias, stride=2, padding=3)
+        return F.conv_transpose2d(features, kernel, self.bias, stride=2, padding=1)
+
+
+def _down(spec: GeneratorSpec, in_channels: int, out_channels: int) -> nn.Conv2d:
+    return nn.Conv2d(
+        in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=False,
+        padding_mode=spec.padding,
+    )  # fmt: skip
+
+
+def _up(spec: GeneratorSpec, in_channels: int, out_channels: int, bias: bool) -> nn.Module:
+    if spec.upsample == "nearest":
+        return ResizeConv(in_channels, out_channels, bias, spec.padding)
+    return nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=bias)

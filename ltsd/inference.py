@@ -1,6 +1,7 @@
 """The generator as it runs live: a trained U-Net rewritten for inference, same function.
 
-Four rewrites, each exact up to float rounding and each measured (docs/performance.md):
+Four rewrites, each exact up to float rounding and each measured (docs/performance.md), plus one
+that makes resize-convolution decoders (`upsample: nearest`) run as transposed convolutions:
 - every batch norm is folded into the convolution before it (eval mode makes it a per-channel
   scale and shift), so each feature map is written once, not twice;
 - the final tanh becomes 2·sigmoid(2x) − 1, the same function, with the 2x folded into the last
@@ -11,6 +12,9 @@ Four rewrites, each exact up to float rounding and each measured (docs/performan
 - on a CPU with oneDNN, each convolution's weights are packed once into oneDNN's blocked layout
   for the input shape it sees, instead of on every call: most of the cost of the U-Net's small
   inner layers was that reordering.
+A resize-convolution level becomes the transposed convolution it equals
+(`ltsd.generator.nearest_as_transposed`); with reflect padding, its input is first padded by one
+replicated pixel, which is what reflecting the upsampled image does at its border.
 The packed path uses torch's oneDNN ops (`torch.ops.mkldnn`, what torch.compile's CPU backend
 calls). Each layer checks its first packed result against the plain convolution and keeps the
 plain one if they differ or the ops are missing, so another torch can only make it slower.
@@ -24,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltsd.generator import GeneratorSpec, UNetGenerator
+from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator, nearest_as_transposed
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +38,12 @@ _TAPS = {0: {0: 3, 1: 1}, 1: {1: 2, 2: 0}}
 
 
 class FoldedConv(nn.Module):
-    """A convolution (or transposed convolution) with its batch norm folded in, padding 1.
+    """A convolution (or transposed convolution) with its batch norm folded in.
 
     The U-Net's are 4×4 with stride 2: (B, C_in, H, W) → (B, C_out, H/2, W/2), or (2H, 2W) when
-    transposed. `activation` "sigmoid" is applied to the result (fused in when packed).
+    transposed. `edge` "reflect" or "replicate" pads the input by one pixel that way first (then
+    `padding` is the convolution's own, on the padded input). `activation` "sigmoid" is applied
+    to the result (fused in when packed).
     """
 
     def __init__(
@@ -47,18 +53,23 @@ class FoldedConv(nn.Module):
         transposed: bool,
         stride: int = 2,
         activation: str = "none",
+        padding: int = 1,
+        edge: str = "zeros",
     ) -> None:
         super().__init__()
         self.register_buffer("weight", weight.detach().clone())
         self.register_buffer("bias", bias.detach().clone())
         self.transposed = transposed
-        self.stride, self.padding = [stride, stride], [1, 1]
+        self.stride, self.padding = [stride, stride], [padding, padding]
+        self.edge = edge
         self.activation = activation
         self._packed: torch.Tensor | None = None
         self._packed_for: tuple[int, ...] | None = None
         self._packing = _packing_available()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.edge != "zeros":
+            features = F.pad(features, (1, 1, 1, 1), mode=self.edge)
         if self._packing and features.device.type == "cpu" and not torch.is_grad_enabled():
             if self._packed_for != tuple(features.shape):
                 self._pack(features)
@@ -138,12 +149,15 @@ class SubPixelConv(nn.Module):
                             :, :, kernel_row, kernel_column
                         ].t()
         self.out_channels = out_channels
+        padded = transposed.edge != "zeros"  # then its input arrives with the 1-pixel border
         self.conv = FoldedConv(
             kernel.reshape(4 * out_channels, in_channels, 3, 3),
             transposed.bias.repeat(4),  # channel (a, b, c) takes bias c
             transposed=False,
             stride=1,
             activation=transposed.activation,
+            padding=0 if padded else 1,
+            edge=transposed.edge,
         )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -186,16 +200,21 @@ class InferenceGenerator(nn.Module):
 def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     """The eval-mode function of `generator`, rewritten as the module docstring says; on the
     generator's device and memory format."""
+    reflect = generator.spec.padding == "reflect"
+    down_edge = {"padding": 0, "edge": "reflect"} if reflect else {}
+    # reflecting a ×2 nearest-upsampled image by one pixel = replicating its input by one pixel
+    up_edge = {"padding": 3, "edge": "replicate"} if reflect else {}
     downs: list[nn.Module] = [
-        FoldedConv(*_folded(level, transposed=False), transposed=False) for level in generator.downs
+        FoldedConv(*_folded(level, transposed=False), transposed=False, **down_edge)
+        for level in generator.downs
     ]
     ups: list[nn.Module] = [
-        FoldedConv(*_folded(level, transposed=True), transposed=True)
+        FoldedConv(*_folded(level, transposed=True), transposed=True, **up_edge)
         for level in generator.ups[:-1]
     ]
     weight, bias = _folded(generator.ups[-1], transposed=True)
     # tanh(x) = 2·sigmoid(2x) − 1: the 2x goes into the weights, the rest into forward()
-    last = FoldedConv(weight * 2.0, bias * 2.0, transposed=True, activation="sigmoid")
+    last = FoldedConv(weight * 2.0, bias * 2.0, transposed=True, activation="sigmoid", **up_edge)
     ups.append(SubPixelConv(last))
     memory_format = (
         torch.channels_last
@@ -207,11 +226,13 @@ def for_inference(generator: UNetGenerator) -> InferenceGenerator:
 
 def _folded(level: nn.Module, transposed: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """(weight, bias) of one U-Net level's convolution with the batch norm after it (if any)
-    folded in."""
+    folded in; a decoder level's as a transposed convolution's, resize-convolutions included."""
     layers = list(level) if isinstance(level, nn.Sequential) else [level]
-    kind = nn.ConvTranspose2d if transposed else nn.Conv2d
-    conv = next(layer for layer in layers if isinstance(layer, kind))
+    convolutions = nn.Conv2d | nn.ConvTranspose2d | ResizeConv
+    conv = next(layer for layer in layers if isinstance(layer, convolutions))
     weight = conv.weight.detach()
+    if isinstance(conv, ResizeConv):
+        weight = nearest_as_transposed(weight)
     out_channels = weight.shape[1] if transposed else weight.shape[0]
     bias = conv.bias.detach() if conv.bias is not None else weight.new_zeros(out_channels)
     norms = [layer for layer in layers if isinstance(layer, nn.BatchNorm2d)]

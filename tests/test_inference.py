@@ -31,7 +31,20 @@ def trained_like(spec: GeneratorSpec, seed: int) -> UNetGenerator:
 @pytest.mark.parametrize(
     ("spec", "side"),
     [
-        (GeneratorSpec(1, 3, ngf=8, max_channels=128, depth=8), 256),  # the shipped worlds
+        (
+            GeneratorSpec(
+                1, 3, ngf=8, max_channels=128, depth=8, upsample="nearest", padding="reflect"
+            ),
+            256,
+        ),  # the shipped worlds
+        (GeneratorSpec(1, 3, ngf=8, max_channels=128, depth=8), 256),  # their first architecture
+        (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=6, upsample="nearest"), 64),
+        (
+            GeneratorSpec(
+                1, 3, ngf=4, max_channels=16, depth=5, upsample="nearest", padding="reflect"
+            ),
+            32,
+        ),  # a 1×1 bottleneck, reflected
         (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=6), 64),
         (GeneratorSpec(1, 1, ngf=6, max_channels=24, depth=3), 32),
     ],
