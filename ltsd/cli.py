@@ -56,11 +56,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resolution", type=int, default=256, help="model size in px (default 256)")
     train.add_argument("--ngf", type=int, default=8, help="generator width (default 8)")
     train.add_argument("--max-filters", type=int, default=128, help="channel cap (default 128)")
-    train.add_argument("--ndf", type=int, default=64, help="discriminator width (default 64)")
-    length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
-    length.add_argument("--minutes", type=float, help="train for this long instead of --steps")
+    train.add_argument(
+        "--upsample", choices=("nearest", "transposed"), default="nearest",
+        help="decoder: nearest (resize-convolution, no checkerboard; default) or transposed",
+    )  # fmt: skip
+    train.add_argument(
+        "--padding", choices=("reflect", "zeros"), default="reflect",
+        help="border: reflect (default; needs --upsample nearest) or zeros",
+    )  # fmt: skip
+    train.add_argument("--ndf", type=int, default=16, help="discriminator width (default 16)")
+    train.add_argument("--d-scales", type=int, default=2,
+                       help="discriminators at 1, 1/2, … of the size (default 2)")  # fmt: skip
+    train.add_argument("--steps", type=int,
+                       help="total steps; the learning rate decays over the second half "
+                            "(default 2000, or none with --minutes)")  # fmt: skip
+    train.add_argument("--minutes", type=float,
+                       help="stop this sitting after this long (with --resume: train over "
+                            "several sittings toward --steps)")  # fmt: skip
     train.add_argument("--batch-size", type=int, default=4)
+    train.add_argument("--l1-weight", type=float, default=100.0,
+                       help="weight of the L1 loss (default 100; lower: more texture, "
+                            "less faithful)")  # fmt: skip
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -174,10 +190,15 @@ def train_command(args: argparse.Namespace) -> int:
     setup_logging("info")
     if args.resolution % 2**8 and args.resolution % 2**7:
         raise LtsdError(f"--resolution: expected a multiple of 128, got {args.resolution}")
-    positive = ("--steps", args.steps), ("--batch-size", args.batch_size)
+    steps = args.steps if args.steps is not None or args.minutes else 2000
+    positive = ("--batch-size", args.batch_size), ("--d-scales", args.d_scales)
     for flag, value in (*positive, ("--checkpoint-every", args.checkpoint_every)):
         if value < 1:
             raise LtsdError(f"{flag}: expected a positive integer, got {value}")
+    if steps is not None and steps < 1:
+        raise LtsdError(f"--steps: expected a positive integer, got {steps}")
+    if args.padding == "reflect" and args.upsample == "transposed":
+        raise LtsdError("--padding reflect needs --upsample nearest")
     settings = TrainSettings(
         images_dir=args.images_dir,
         name=args.name,
@@ -186,10 +207,14 @@ def train_command(args: argparse.Namespace) -> int:
         ngf=args.ngf,
         max_filters=args.max_filters,
         depth=8 if args.resolution % 2**8 == 0 else 7,
+        upsample=args.upsample,
+        padding=args.padding,
         ndf=args.ndf,
-        steps=args.steps,
+        discriminator_scales=args.d_scales,
+        steps=steps,
         minutes=args.minutes,
         batch_size=args.batch_size,
+        l1_weight=args.l1_weight,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(flips=args.flips),
