@@ -1,8 +1,9 @@
-"""Sample sheets: what a world makes of the synthetic table scene, as one PNG.
+"""Sample sheets: what a world makes of real photographs (and of the synthetic scene), as a PNG.
 
-    python -m ltsd.train.sheet --model nebula [--models-dir DIR] --output docs/samples/nebula.png
+    python -m ltsd.train.sheet --model space [--models-dir DIR] --output docs/samples/space.png
 
-Each row is one moment of the scene: camera frame | what the model sees | what it makes of it.
+Each row is one of the six test photographs of `ltsd.train.evaluate`: camera | what the model
+sees | what it makes of it. `--synthetic` shows moments of the built-in table scene instead.
 """
 
 from __future__ import annotations
@@ -16,30 +17,32 @@ from PIL import Image
 
 from ltsd.config import ModelConfig, SyntheticConfig
 from ltsd.modelstore import LoadedModel, load_model, model_path
-from ltsd.params import LiveParams
 from ltsd.pixels import bgrx_to_tensor
-from ltsd.preprocess import prepare
 from ltsd.sources.synthetic import SyntheticSource
+from ltsd.train.evaluate import play, scoring_photographs
 
 MOMENTS_S = (0.0, 4.0, 9.0)
 
 
-def sheet_rows(model: LoadedModel, params: LiveParams, seed: int = 0) -> np.ndarray:
-    """(rows * size, 3 * size, 3) uint8 RGB: input | pre-processed | output for each moment."""
+def sheet_rows(model: LoadedModel, frames: list[torch.Tensor]) -> np.ndarray:
+    """(rows * size, 3 * size, 3) uint8 RGB: camera | pre-processed | output for each frame,
+    frames being (1, 3, H, W) in [0, 1]."""
     size = model.info.resolution
-    scene = SyntheticSource(SyntheticConfig(width=size * 16 // 9, height=size, fps=30, seed=seed))
     rows = []
-    with torch.inference_mode():
-        for moment in MOMENTS_S:
-            frame = bgrx_to_tensor(scene.frame_at(round(moment * 30)), torch.device("cpu"))
-            channels = model.info.architecture.in_channels
-            seen = prepare(frame, params, size, size, channels)
-            made = model.generator(seen)
-            camera = prepare(frame, LiveParams(grayscale=False, blur_factor=1.0), size, size, 3)
-            tiles = [camera, seen.expand(1, 3, size, size), made]
-            rows.append(torch.cat([(t[0] + 1) / 2 for t in tiles], dim=2))
+    for frame in frames:
+        seen, made = play(model, frame)
+        camera = torch.nn.functional.interpolate(frame, size=(size, size), mode="area") * 2 - 1
+        tiles = [camera, seen.expand(1, 3, size, size), made]
+        rows.append(torch.cat([(tile[0] + 1) / 2 for tile in tiles], dim=2))
     image = torch.cat(rows, dim=1).clamp(0, 1).mul(255).round().to(torch.uint8)
     return image.permute(1, 2, 0).numpy()
+
+
+def scene_frames(size: int, seed: int = 0) -> list[torch.Tensor]:
+    """Moments of the synthetic table scene, centre-cut square."""
+    scene = SyntheticSource(SyntheticConfig(width=size, height=size, fps=30, seed=seed))
+    cpu = torch.device("cpu")
+    return [bgrx_to_tensor(scene.frame_at(round(moment * 30)), cpu) for moment in MOMENTS_S]
 
 
 def main() -> None:
@@ -47,11 +50,14 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--models-dir", default="")
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--synthetic", action="store_true", help="the table scene, not photos")
     args = parser.parse_args()
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     model = load_model(model_path(models_dir, args.model))
+    size = model.info.resolution
+    frames = scene_frames(size) if args.synthetic else list(scoring_photographs(size).values())
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(sheet_rows(model, LiveParams())).save(args.output)
+    Image.fromarray(sheet_rows(model, frames)).save(args.output)
     print(f"wrote {args.output}")
 
 

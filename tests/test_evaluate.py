@@ -1,0 +1,39 @@
+"""The picture scores of `ltsd.train.evaluate`: a grid reads high, a photograph low."""
+
+from __future__ import annotations
+
+import torch
+
+from ltsd.preprocess import to_grayscale
+from ltsd.train.evaluate import detail_score, periodic_artefact_score, scoring_photographs
+
+
+def luminances() -> dict[str, torch.Tensor]:
+    return {name: to_grayscale(photo)[0, 0] for name, photo in scoring_photographs().items()}
+
+
+def test_every_test_photograph_scores_low_on_periodic_artefacts():
+    scores = {name: periodic_artefact_score(image) for name, image in luminances().items()}
+    assert all(-0.6 < score < 0.2 for score in scores.values()), scores
+
+
+def test_a_faint_8_pixel_grid_over_a_photograph_scores_high():
+    """What a transposed-convolution decoder leaves: a pattern repeating every 8 px (any shape),
+    here at ±4 % of full scale over a smooth photograph."""
+    photograph = luminances()["coffee"]
+    tile = torch.rand(8, 8, generator=torch.Generator().manual_seed(0))
+    grid = tile.repeat(32, 32)
+    gridded = photograph * 0.92 + 0.08 * grid
+    assert periodic_artefact_score(photograph) < 0.2
+    assert periodic_artefact_score(gridded) > 1.0
+
+
+def test_detail_is_zero_when_flat_and_several_levels_on_a_photograph():
+    flat = torch.full((256, 256), 0.5)
+    ramp = torch.linspace(0, 1, 256)[None, :].expand(256, 256)  # smooth: no second derivative
+    assert detail_score(flat) == 0.0
+    assert detail_score(ramp) < 0.01
+    assert detail_score(luminances()["astronaut"]) > 4.0
+    edges = torch.zeros(256, 256)
+    edges[:, ::2] = 1.0  # a one-pixel stripe alternates by 255: Laplacian 2·255 everywhere
+    assert abs(detail_score(edges) - 510.0) < 1e-3
