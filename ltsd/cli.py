@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="640x360,1280x720,1920x1080", help="--e2e camera sizes")
     bench.add_argument("--camera-fps", type=int, default=60, help="--e2e camera rate")
     bench.add_argument("--seconds", type=float, default=10.0, help="--e2e measured seconds per run")
-    bench.add_argument("--model", default="flowers", help="--e2e model")
+    bench.add_argument("--model", default="ocean", help="--e2e model")
     bench.add_argument(
         "--osc-flood",
         type=int,

@@ -1,22 +1,33 @@
 """Regenerate every world shipped in models/ from scratch: data, exact training command, seed.
 
-    python models/make_worlds.py [--only NAME] [--threads 1]
+    python models/make_worlds.py [--only NAME] [--data-dir DIR] [--minutes M --resume]
 
-Data installs offline with pip: scikit-image's hubble_deep_field.jpg behind fractal gas rendered
-here (nebula), scikit-learn's flower.jpg (flowers), and fractal clouds rendered here from seeded
-noise (clouds). Each model is
-trained with `ltsd train`, then its sample sheet is written to docs/samples/NAME.png.
-Needs `pip install -e ".[worlds]"`.
+Data comes from Debian packages (installed with apt-get when missing) and pip packages, never
+from the network at run time:
+- space: stellarium-data's nebulae/default astrophotographs (per-image credits in the package's
+  textures.json; models/credits/space.txt lists every file used);
+- ocean and clouds: endless-sky-data's public-domain landscape photographs (sea, water, beach;
+  sky, fog), per the package's copyright file;
+- flowers: mate-backgrounds' flower and leaf close-ups (GPL-2+) and scikit-learn's flower.jpg
+  (CC BY 2.0), each cut into many crops at several zooms: the weakest set, eight photographs;
+- fire: rendered here from seeded fractal noise (no free set of fire photographs is packaged).
+Each model is trained with `ltsd train`, then its sample sheet (the six test photographs of
+`ltsd.train.evaluate` through the world) is written to docs/samples/NAME.png.
+Long trainings run over several sittings: `--minutes M` stops a sitting and exports, and
+`--resume` continues the run from its checkpoint in runs/NAME toward the same `--steps`.
+Needs `pip install -e ".[worlds]"` and root for apt-get.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,106 +36,222 @@ import torch.nn.functional as F
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
+NEBULAE = Path("/usr/share/stellarium/nebulae/default")
+LAND = Path("/usr/share/games/endless-sky/images/land")
+MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
 
 # name → the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a rerun is the same run)
+# The shipped worlds were trained in two sittings: --minutes 62 (1,339 steps, λ_L1 100 for all),
+# then --resume --minutes 40 with these arguments (λ_L1 25 for the soft worlds); models/README.md.
 WORLDS: dict[str, list[str]] = {
-    "nebula": ["--steps", "1200"],
-    "flowers": ["--steps", "1200"],
-    "clouds": ["--steps", "1200"],
+    "space": ["--steps", "2200", "--flips"],
+    "ocean": ["--steps", "2200"],
+    "clouds": ["--steps", "2200", "--l1-weight", "25"],
+    "flowers": ["--steps", "2200", "--flips", "--l1-weight", "25"],
+    "fire": ["--steps", "2200", "--l1-weight", "25"],
 }
-COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "32",
+COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "16",
+          "--d-scales", "2", "--upsample", "nearest", "--padding", "reflect",
           "--batch-size", "4", "--seed", "0", "--device", "cpu"]  # fmt: skip
+PACKAGES = {"space": "stellarium-data", "ocean": "endless-sky-data",
+            "clouds": "endless-sky-data", "flowers": "mate-backgrounds"}  # fmt: skip
 
 
-def fractal_noise(size: int, generator: torch.Generator, octaves: int = 6) -> torch.Tensor:
-    """(size, size) fractal value noise in [0, 1]: octaves of bicubic-upsampled random grids."""
-    total = torch.zeros(1, 1, size, size)
+def ensure_package(package: str, probe: Path) -> None:
+    """Install a Debian package when its files are missing (the data never comes from elsewhere)."""
+    if probe.exists():
+        return
+    print(f"$ apt-get install -y {package}", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", package], check=True)
+
+
+def fractal_noise(
+    height: int, width: int, generator: torch.Generator, octaves: int = 6
+) -> torch.Tensor:
+    """(height, width) fractal value noise in [0, 1]: octaves of bicubic-upsampled random grids."""
+    total = torch.zeros(1, 1, height, width)
     amplitude, weight = 1.0, 0.0
     for octave in range(octaves):
         cells = 2 ** (octave + 2)
         grid = torch.rand(1, 1, cells, cells, generator=generator)
-        total += amplitude * F.interpolate(grid, size=(size, size), mode="bicubic")
+        total += amplitude * F.interpolate(grid, size=(height, width), mode="bicubic")
         weight += amplitude
         amplitude *= 0.55
     noise = total[0, 0] / weight
     return (noise - noise.min()) / (noise.max() - noise.min())
 
 
-def nebula_images(folder: Path, count: int = 24, size: int = 512, seed: int = 1) -> None:
-    """Crops of the Hubble deep field, lifted, behind glowing fractal gas.
+def luminance(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255
 
-    The deep field alone is black sky with point-like galaxies, which the 24x degradation turns
-    into a flat dark grey: a net trained on it maps a grey table to black. The gas gives the
-    world structure at the scale the degraded input keeps, so grey becomes glowing nebula.
+
+def space_images(folder: Path, count: int = 200) -> list[str]:
+    """The `count` astrophotographs with the most lit sky, centre-cropped to the object.
+
+    Each is one object on black sky; its centre 70 % keeps the object large in a 256 crop, and
+    choosing by lit area keeps nebulae and galaxies over lone stars.
     """
-    import skimage
+    credits = {
+        tile["imageUrl"]: tile.get("imageCredits", {})
+        for tile in json.loads(_relaxed_json(NEBULAE / "textures.json"))["subTiles"]
+    }
+    scored = []
+    for path in sorted(NEBULAE.glob("*.png")):
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+        side = min(image.size)
+        if side < 200:
+            continue
+        keep = round(side * 0.7)
+        left, top = (image.width - keep) // 2, (image.height - keep) // 2
+        centre = image.crop((left, top, left + keep, top + keep))
+        scored.append((float((luminance(centre) > 0.12).mean()), path.name, centre))
+    scored.sort(key=lambda row: (-row[0], row[1]))
+    lines = []
+    for _, name, centre in scored[:count]:
+        centre.save(folder / name)
+        credit = credits.get(name, {})
+        who = credit.get("short") or credit.get("Short") or "unknown"
+        lines.append(f"{name}: {who} {credit.get('infoUrl', '')}".rstrip())
+    return lines
 
-    path = Path(skimage.__file__).parent / "data" / "hubble_deep_field.jpg"
-    field = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
-    field = (field.float() / 255) ** 0.6
-    generator = torch.Generator().manual_seed(seed)
-    palette = torch.tensor(
-        [[0.95, 0.30, 0.60], [0.25, 0.55, 0.95], [1.0, 0.62, 0.30], [0.55, 0.35, 0.95]]
-    )
-    for index in range(count):
-        top = int(torch.randint(0, field.shape[1] - size + 1, (), generator=generator))
-        left = int(torch.randint(0, field.shape[2] - size + 1, (), generator=generator))
-        stars = field[:, top : top + size, left : left + size]
-        gas = ((fractal_noise(size, generator) - 0.25) / 0.6).clamp(0, 1) ** 1.5
-        hue = fractal_noise(size, generator, octaves=3)
-        first, second = palette[torch.randperm(len(palette), generator=generator)[:2]]
-        colour = first[:, None, None] * (1 - hue) + second[:, None, None] * hue
-        core = ((gas - 0.6) / 0.4).clamp(0, 1)
-        glow = (gas * colour + 0.5 * core).clamp(0, 1)
-        image = 1 - (1 - stars) * (1 - glow)  # screen blend: gas lights up behind the galaxies
-        pixels = (image.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
-        Image.fromarray(np.ascontiguousarray(pixels)).save(folder / f"nebula_{index:02d}.png")
+
+def land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """endless-sky-data's landscape photos with these prefixes, public-domain ones only (the
+    CC BY-SA files carry a `-author` suffix in their name)."""
+    lines = []
+    for path in sorted(LAND.glob("*.jpg")):
+        if path.name.startswith(prefixes) and "-" not in path.stem:
+            shutil.copy(path, folder / path.name)
+            lines.append(f"{path.name}: public domain (endless-sky-data copyright file)")
+    return lines
 
 
-def flowers_images(folder: Path) -> None:
+def ocean_images(folder: Path) -> list[str]:
+    return land_images(folder, ("sea", "water", "beach"))
+
+
+def clouds_images(folder: Path) -> list[str]:
+    return land_images(folder, ("sky", "fog"))
+
+
+FLOWER_PHOTOS = {
+    "FreshFlower.jpg": "Jens Ansorg, GPL-2+ (mate-backgrounds)",
+    "Garden.jpg": "Charles Barbin, GPL-2+ (mate-backgrounds)",
+    "LadyBird.jpg": "Charles Barbin, GPL-2+ (mate-backgrounds)",
+    "YellowFlower.jpg": "Charles Barbin, GPL-2+ (mate-backgrounds)",
+    "TwoWings.jpg": "GPL-2+ (mate-backgrounds copyright file)",
+    "Blinds.jpg": "Lennart Poettering, Andrea Cimitan, GPL-2+ (mate-backgrounds)",
+    "RainDrops.jpg": "GPL-2+ (mate-backgrounds copyright file)",
+}
+
+
+def flowers_images(folder: Path) -> list[str]:
+    """Eight photographs cut into overlapping crops at three zooms (whole, 2×2, 3×3 grids), so
+    petals appear at many sizes: too few photographs to learn the world from otherwise."""
     import sklearn.datasets
 
-    shutil.copy(Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg", folder)
+    sources = {MATE_NATURE / name: credit for name, credit in FLOWER_PHOTOS.items()}
+    flower = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
+    sources[flower] = "vultilion on Flickr, CC BY 2.0 (scikit-learn)"
+    lines = []
+    for path, credit in sources.items():
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+        for grid in (1, 2, 3):
+            tile_w, tile_h = image.width * 2 // (grid + 1), image.height * 2 // (grid + 1)
+            for row in range(grid):
+                for column in range(grid):
+                    left = column * (image.width - tile_w) // max(grid - 1, 1)
+                    top = row * (image.height - tile_h) // max(grid - 1, 1)
+                    tile = image.crop((left, top, left + tile_w, top + tile_h))
+                    tile.thumbnail((900, 900), Image.Resampling.LANCZOS)
+                    tile.save(folder / f"{path.stem}_{grid}{row}{column}.jpg", quality=95)
+        lines.append(f"{path.name}: {credit}")
+    return lines
 
 
-def clouds_images(folder: Path, count: int = 24, size: int = 512, seed: int = 0) -> None:
-    """Skies with fractal cumulus: a blue gradient, white tops, grey undersides."""
+def fire_images(folder: Path, count: int = 48, size: int = 512, seed: int = 2) -> list[str]:
+    """Flames over embers: vertically stretched fractal noise, hot at the base, licked into
+    tongues by a slower noise, coloured along a black-body ramp (black, red, orange, white)."""
     generator = torch.Generator().manual_seed(seed)
-    rows = torch.linspace(0, 1, size)[:, None].expand(size, size)
+    rows = torch.linspace(0, 1, size)[:, None]
     for index in range(count):
-        zenith = torch.tensor([0.16, 0.36, 0.72]) + 0.08 * torch.rand(3, generator=generator)
-        horizon = torch.tensor([0.62, 0.76, 0.90])
-        sky = zenith[:, None, None] * (1 - rows) + horizon[:, None, None] * rows
-        density = fractal_noise(size, generator)
-        cover = 0.45 + 0.35 * float(torch.rand((), generator=generator))
-        cloud = ((density - (1 - cover)) / 0.25).clamp(0, 1)
-        shade = fractal_noise(size, generator, octaves=4)
-        light = (0.72 + 0.28 * (1 - rows) * shade + 0.15 * cloud).clamp(0, 1)
-        image = sky * (1 - cloud) + light * cloud
-        pixels = (image.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-        Image.fromarray(np.ascontiguousarray(pixels)).save(folder / f"sky_{index:02d}.png")
+        streaks = F.interpolate(
+            fractal_noise(size // 6, size, generator)[None, None], size=(size, size),
+            mode="bicubic",
+        )[0, 0]  # fmt: skip
+        tongues = fractal_noise(size, size, generator, octaves=3)
+        level = 0.55 + 0.35 * float(torch.rand((), generator=generator))  # how high it burns
+        fuel = streaks * (0.45 + 0.8 * tongues)
+        heat = ((fuel - (1 - rows) ** 1.2 * level - 0.1) * 2.4).clamp(0, 1)
+        embers = (torch.rand(size, size, generator=generator) > 0.999).float() * (1 - rows) ** 2
+        heat = (heat + 0.6 * F.max_pool2d(embers[None], 3, 1, 1)[0]).clamp(0, 1)
+        colour = torch.stack([(2.2 * heat).clamp(0, 1), (2.2 * heat - 0.75).clamp(0, 1) ** 1.2,
+                              (3.0 * heat - 2.3).clamp(0, 1)])  # fmt: skip
+        pixels = (colour.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+        Image.fromarray(np.ascontiguousarray(pixels)).save(folder / f"fire_{index:02d}.png")
+    return [f"fire_00..{count - 1:02d}.png: rendered by models/make_worlds.py (seed {seed})"]
 
 
-MAKERS = {"nebula": nebula_images, "flowers": flowers_images, "clouds": clouds_images}
+MAKERS: dict[str, Callable[[Path], list[str]]] = {
+    "space": space_images,
+    "ocean": ocean_images,
+    "clouds": clouds_images,
+    "flowers": flowers_images,
+    "fire": fire_images,
+}
+PROBES = {"space": NEBULAE, "ocean": LAND, "clouds": LAND, "flowers": MATE_NATURE}
+
+
+def make_data(name: str, folder: Path) -> None:
+    """Fill `folder` with the world's training images and write models/credits/NAME.txt."""
+    if name in PACKAGES:
+        ensure_package(PACKAGES[name], PROBES[name])
+    folder.mkdir(parents=True, exist_ok=True)
+    random.seed(0)
+    lines = MAKERS[name](folder)
+    credits = REPO / "models" / "credits" / f"{name}.txt"
+    credits.parent.mkdir(exist_ok=True)
+    credits.write_text("\n".join(lines) + "\n")
+
+
+def _relaxed_json(path: Path) -> str:
+    """textures.json has trailing commas and a stray sign or two; json wants neither."""
+    import re
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    text = re.sub(r",(\s*[}\]])", r"\1", text)
+    return re.sub(r"(?<=[\[,\s])\.(\d)", r"0.\1", re.sub(r"-\.(\d)", r"-0.\1", text))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="regenerate the shipped worlds")
-    parser.add_argument("--only", choices=sorted(WORLDS))
+    parser.add_argument("--only", choices=sorted(WORLDS), action="append")
+    parser.add_argument("--data-dir", type=Path, help="keep each world's images here")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training run")
+    parser.add_argument("--minutes", type=float, help="stop this sitting after M minutes")
+    parser.add_argument("--resume", action="store_true", help="continue runs/NAME")
+    parser.add_argument("--data-only", action="store_true", help="make the images, no training")
     args = parser.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    data_dir = args.data_dir or REPO / "runs" / "data"
     for name, extra in WORLDS.items():
-        if args.only and name != args.only:
+        if args.only and name not in args.only:
             continue
-        with tempfile.TemporaryDirectory() as scratch:
-            images = Path(scratch) / name
-            images.mkdir()
-            MAKERS[name](images)
-            command = [sys.executable, "-m", "ltsd.cli", "train", str(images), "--name", name,
-                       "--models-dir", str(REPO / "models"), *COMMON, *extra]  # fmt: skip
-            print("$", " ".join(command[1:]), flush=True)
-            subprocess.run(command, check=True, env=env, cwd=REPO)
+        images = data_dir / name
+        if not args.resume or not images.is_dir():
+            shutil.rmtree(images, ignore_errors=True)
+            make_data(name, images)
+        if args.data_only:
+            continue
+        sitting = [*(["--minutes", str(args.minutes)] if args.minutes else []),
+                   *(["--resume"] if args.resume else [])]  # fmt: skip
+        command = [sys.executable, "-m", "ltsd.cli", "train", str(images), "--name", name,
+                   "--models-dir", str(REPO / "models"), "--run-dir", str(REPO / "runs" / name),
+                   *COMMON, *extra, *sitting]  # fmt: skip
+        print("$", " ".join(command[1:]), flush=True)
+        subprocess.run(command, check=True, env=env, cwd=REPO)
         sheet = REPO / "docs" / "samples" / f"{name}.png"
         subprocess.run([sys.executable, "-m", "ltsd.train.sheet", "--model", name, "--output",
                         str(sheet)], check=True, cwd=REPO)  # fmt: skip
