@@ -83,7 +83,11 @@ class Daemon:
                 device, config.output.ndi_name,
             )  # fmt: skip
             self._install_signal_handlers()
-            threading.Thread(target=library.preload, name="ltsd-preload", daemon=True).start()
+            # not a daemon thread: torch aborts the process if one is still inside it at exit
+            preload = threading.Thread(
+                target=library.preload, args=(self.stop,), name="ltsd-preload"
+            )
+            preload.start()
             reporter = StatusReporter(pipeline, str(device), config.log)
             status_thread = threading.Thread(target=reporter.run, args=(self.stop,), daemon=True)
             status_thread.start()
@@ -92,6 +96,7 @@ class Daemon:
             finally:
                 self.stop.set()
                 status_thread.join(timeout=1.0)
+                preload.join()  # it stops at the next model: at most one model's load
                 reporter.finish()
         finally:
             surfaces.stop()

@@ -63,9 +63,12 @@ class ModelLibrary:
         with self._lock:
             self._cache[model.info.name] = (model.path.stat().st_mtime, model)
 
-    def preload(self) -> None:
-        """Load models in name order while they fit the budget; broken files are skipped."""
+    def preload(self, stop: threading.Event | None = None) -> None:
+        """Load models in name order while they fit the budget; broken files are skipped.
+        Returns early, between two models, once `stop` is set (the daemon is shutting down)."""
         for name in self.names():
+            if stop is not None and stop.is_set():
+                return
             with self._lock:
                 used = sum(model_bytes(m) for _, m in self._cache.values())
             if used >= self.budget_bytes:
