@@ -257,15 +257,22 @@ class Pipeline:
 
     def _receive(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            if self._next_source is not None:
-                old, self.source, self._next_source = self.source, self._next_source, None
-                old.close()
-                log.info("source: %s", self.source.description)
-            frame = self.source.read(timeout_s=0.1)
-            if frame is not None:
-                self.stats.count_in(frame.received_ns)
-                self._slot.put(frame)
+            try:
+                self._receive_one()
+            except Exception:  # sources restart themselves; this guard keeps the thread for
+                log.exception("receive thread: unexpected error; going on")  # what they miss
+                stop.wait(0.5)
         self.source.close()
+
+    def _receive_one(self) -> None:
+        if self._next_source is not None:
+            old, self.source, self._next_source = self.source, self._next_source, None
+            log.info("source: %s", self.source.description)
+            old.close()
+        frame = self.source.read(timeout_s=0.1)
+        if frame is not None:
+            self.stats.count_in(frame.received_ns)
+            self._slot.put(frame)
 
     def _send_frames(self, stop: threading.Event, max_frames: int | None) -> None:
         last_output: np.ndarray | None = None

@@ -8,6 +8,7 @@ keep the clip's duration); otherwise each input frame becomes exactly one output
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ from ltsd.pipeline import FrameProcessor
 from ltsd.sinks.file import add_video_stream, encode_frame, flush, open_output
 from ltsd.sources.file import decoded_frames, frame_rate_of, open_video
 from ltsd.sources.images import image_paths, read_bgrx
+from ltsd.stills import StillError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +82,21 @@ def _input(path: Path, fps: Fraction | None) -> tuple[Iterator, Fraction, int, b
     if path.is_dir():
         paths = image_paths(path)
         rate = fps or Fraction(30)
-        stills = (
-            (pixels, i / rate) for i, p in enumerate(paths) if (pixels := read_bgrx(p)) is not None
-        )
-        return stills, rate, len(paths), False
+        return _stills(paths, rate), rate, len(paths), False
     with open_video(path) as probe:
         rate = frame_rate_of(probe)
         total = probe.streams.video[0].frames or 0
         has_audio = bool(probe.streams.audio)
     return decoded_frames(path), rate, total, has_audio
+
+
+def _stills(paths: list[Path], rate: Fraction) -> Iterator[tuple[np.ndarray, float]]:
+    """Each still for one frame at `rate`; one that cannot be read is skipped with a warning."""
+    for index, path in enumerate(paths):
+        try:
+            yield read_bgrx(path, longest_side=None), index / rate
+        except StillError as error:
+            log.warning("skipping %s", error)
 
 
 def _retimed(

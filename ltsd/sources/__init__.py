@@ -23,7 +23,14 @@ class Source(Protocol):
 
 
 def open_source(config: Config) -> Source:
-    """The source named by `config.source.spec`."""
+    """The source named by `config.source.spec`, opened now (a user mistake is a SourceError
+    here), and re-opened from the same spec whenever it fails later."""
+    from ltsd.sources.supervised import SupervisedSource
+
+    return SupervisedSource(open_unsupervised(config), lambda: open_unsupervised(config))
+
+
+def open_unsupervised(config: Config) -> Source:
     spec = config.source.spec
     if spec == "synthetic":
         from ltsd.sources.synthetic import SyntheticSource

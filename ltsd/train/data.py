@@ -16,14 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from kornia.geometry.transform import resize
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ltsd.errors import LtsdError
 from ltsd.preprocess import degrade
+from ltsd.stills import StillError, decode_still, is_still
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +50,7 @@ def load_images(
     """
     if not folder.is_dir():
         raise LtsdError(f"{folder}: image folder not found")
-    paths = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_still(p))
     if not paths:
         raise LtsdError(f"{folder}: no readable images found")
     jobs = [(path, short_side_limit) for path in paths]
@@ -64,9 +61,9 @@ def load_images(
         with ProcessPoolExecutor(max_workers=count) as pool:
             decoded = list(pool.map(_decode, jobs, chunksize=8))
     images = []
-    for path, pixels in zip(paths, decoded, strict=True):
-        if pixels is None:
-            log.warning("skipping %s: not a readable image", path)
+    for pixels in decoded:
+        if isinstance(pixels, str):
+            log.warning("skipping %s", pixels)
             continue
         images.append(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
     if not images:
@@ -74,20 +71,20 @@ def load_images(
     return images
 
 
-def _decode(job: tuple[Path, int | None]) -> np.ndarray | None:
-    """(H, W, 3) uint8 RGB of one file, shrunk so its short side is at most the limit."""
+def _decode(job: tuple[Path, int | None]) -> np.ndarray | str:
+    """(H, W, 3) uint8 RGB of one file, shrunk so its short side is at most the limit; or why
+    it cannot be used (a string: it crosses a process boundary)."""
     path, limit = job
     try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-            short = min(image.size)
-            if limit is not None and short > limit:
-                scale = limit / short
-                size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-                image = image.resize(size, Image.Resampling.BOX)
-            return np.asarray(image, dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
+        image = Image.fromarray(decode_still(path))
+    except StillError as error:
+        return str(error)
+    short = min(image.size)
+    if limit is not None and short > limit:
+        scale = limit / short
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    return np.asarray(image, dtype=np.uint8).copy()
 
 
 def random_crops(

@@ -1,0 +1,54 @@
+"""Decoding still images from outside, bounded and contained.
+
+Stills come from folders the user (or an OSC sender) names: they may be truncated, have flipped
+bytes, or be decompression bombs (a 194 KB PNG that declares 20000×10000 pixels). Every caller
+(the `images:` source, `ltsd render`, `ltsd train`) reads them here, so each gets the same
+guarantees: the size is checked before a pixel is decoded, anything Pillow raises becomes one
+`StillError` line naming the file, and big stills are shrunk while decoding (JPEG draft mode).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ltsd.errors import LtsdError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+MAX_PIXELS = 64_000_000  # 8000×8000: any camera still; far below what would exhaust memory
+
+
+class StillError(LtsdError):
+    """A still that cannot be used; the message names the file and why."""
+
+
+def decode_still(path: Path, longest_side: int | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of `path`, shrunk (aspect kept) so no side exceeds `longest_side`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                width, height = opened.size
+                if width * height > MAX_PIXELS or width < 1 or height < 1:
+                    raise StillError(
+                        f"{path}: {width}×{height} pixels is more than the "
+                        f"{MAX_PIXELS // 1_000_000} MP a still may have"
+                    )
+                if longest_side is not None and max(width, height) > longest_side:
+                    opened.thumbnail((longest_side, longest_side), Image.Resampling.BOX)
+                    return np.asarray(opened.convert("RGB"))
+                return np.asarray(opened.convert("RGB"))
+    except StillError:
+        raise
+    except MemoryError:
+        raise StillError(f"{path}: not enough memory to decode it") from None
+    except Exception as error:  # Pillow raises many kinds (SyntaxError for a broken PNG, too)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StillError(f"{path}: not a readable image ({reason[:120]})") from None
+
+
+def is_still(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES

@@ -1,0 +1,141 @@
+"""Issue #19 on the real daemon: hostile files, hostile senders and bad luck leave the show running.
+
+Each test starts `ltsd run` as a subprocess with real files, real UDP and a real NDI receiver, and
+checks what the audience and the operator would see: frames still flowing, one line naming the bad
+thing, the running state kept.
+"""
+
+from __future__ import annotations
+
+import signal
+import struct
+import subprocess
+import time
+import zlib
+from pathlib import Path
+
+from PIL import Image
+
+from ltsd.harness.receiver import NdiReceiver, ReceivedFrame
+from tests.conftest import Processes, free_udp_port, unique_name
+from tests.helpers.clips import write_clip
+from tests.helpers.osc_client import OscPeer
+
+
+def start_daemon(
+    processes: Processes, models_dir: Path, tmp_path: Path, source: str, *extra: str,
+    config: str = "",
+) -> tuple[subprocess.Popen, str, OscPeer]:  # fmt: skip
+    """`ltsd run` from `source` to a fresh NDI name, with its OSC port; waits until it answers."""
+    output, port = unique_name("hard"), free_udp_port()
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("synthetic:\n  width: 160\n  height: 90\n" + config)
+    process = processes.ltsd(
+        "run", "--config", str(config_file), "--source", source, "--ndi-name", output,
+        "--models-dir", str(models_dir), "--model", "magenta", "--osc-port", str(port), *extra,
+    )  # fmt: skip
+    peer = OscPeer(port)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            peer.status()
+            break
+        except AssertionError:
+            assert process.poll() is None, process.communicate()[1]
+    return process, output, peer
+
+
+def stop(process: subprocess.Popen) -> str:
+    """SIGTERM, then everything the daemon logged."""
+    process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=20)[1]
+
+
+def png_with_flipped_bytes(path: Path) -> Path:
+    Image.linear_gradient("L").resize((96, 64)).save(path)
+    data = bytearray(path.read_bytes())
+    for offset in range(len(data) // 2, len(data) // 2 + 8):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def decompression_bomb_png(path: Path, width: int = 20000, height: int = 10000) -> Path:
+    """A tiny PNG whose header declares `width`×`height`: decoding it would take gigabytes."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + 3 * width) * 16)  # only a few rows: it is 'truncated'
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    path.write_bytes(png)
+    return path
+
+
+def frames_until(receiver: NdiReceiver, wanted, timeout_s: float) -> list[ReceivedFrame]:
+    """Frames received until `wanted(frames)` holds or the time is up."""
+    frames: list[ReceivedFrame] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not wanted(frames):
+        frames += receiver.frames(count=5, timeout_s=2, keep_pixels=False)
+    return frames
+
+
+def test_damaged_and_bomb_stills_are_skipped_and_good_ones_play(processes, models_dir, tmp_path):
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    png_with_flipped_bytes(stills / "a-broken.png")
+    decompression_bomb_png(stills / "b-bomb.png")
+    Image.new("RGB", (96, 64), (90, 140, 200)).save(stills / "c-good.png")
+    process, output, peer = start_daemon(processes, models_dir, tmp_path, f"images:{stills}",
+                                         config="source:\n  slide_s: 0.1\n")  # fmt: skip
+    receiver = NdiReceiver(output)
+    try:
+        frames = receiver.frames(count=30, timeout_s=30, keep_pixels=False)
+    finally:
+        receiver.close()
+        peer.close()
+    log = stop(process)
+
+    assert len(frames) == 30
+    assert {frame.size for frame in frames} == {(96, 64)}
+    timecodes = [frame.timecode for frame in frames]
+    assert len(set(timecodes)) == len(timecodes), "live frames, not a held one"
+    for name in ("a-broken.png", "b-bomb.png"):
+        lines = [line for line in log.splitlines() if name in line]
+        assert len(lines) == 1, (name, lines)  # once, not once per slide
+    assert "Traceback" not in log
+
+
+def test_a_removed_clip_holds_then_plays_again_when_it_is_back(processes, models_dir, tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", frames=10, size=(128, 72), fps=20)
+    process, output, peer = start_daemon(processes, models_dir, tmp_path, f"file:{clip}")
+    receiver = NdiReceiver(output)
+    try:
+        assert len(receiver.frames(count=10, timeout_s=20, keep_pixels=False)) == 10
+        clip.rename(tmp_path / "away.mp4")
+
+        def held(frames: list[ReceivedFrame]) -> bool:
+            return len(frames) >= 10 and len({f.timecode for f in frames[-10:]}) == 1
+
+        assert held(frames_until(receiver, held, timeout_s=20)), "output must hold the last frame"
+        (tmp_path / "away.mp4").rename(clip)
+
+        def moving(frames: list[ReceivedFrame]) -> bool:
+            return len(frames) >= 5 and len({f.timecode for f in frames[-5:]}) == 5
+
+        assert moving(frames_until(receiver, moving, timeout_s=30)), "the clip must play again"
+        peer.send("/ltsd/source", "synthetic")
+
+        def synthetic(frames: list[ReceivedFrame]) -> bool:
+            return bool(frames) and frames[-1].size == (160, 90)
+
+        assert synthetic(frames_until(receiver, synthetic, timeout_s=20))
+    finally:
+        receiver.close()
+        peer.close()
+    log = stop(process)
+    assert "Traceback" not in log
+    assert "no such file" in log
