@@ -15,7 +15,7 @@ import torch
 
 from ltsd.generator import GeneratorSpec, UNetGenerator, parameter_count
 from ltsd.inference import for_inference
-from ltsd.modelstore import list_models, load_model
+from ltsd.modelstore import list_models, load_model, name_of
 
 REFERENCE_ARCHITECTURES = {
     "web re-make (ngf 8, cap 512)": GeneratorSpec(3, 3, ngf=8, max_channels=512, depth=8),
@@ -66,7 +66,7 @@ def generator_table(
         if listing.info is not None:
             loaded = load_model(listing.path, device)
             candidates.append(
-                (listing.info.name, loaded.generator, listing.parameters, listing.size_bytes)
+                (name_of(listing.path), loaded.generator, listing.parameters, listing.size_bytes)
             )
     for name, spec in REFERENCE_ARCHITECTURES.items():
         trained = UNetGenerator(spec).to(device, memory_format=torch.channels_last).eval()

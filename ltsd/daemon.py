@@ -57,6 +57,7 @@ class Daemon:
 
     def run(self) -> int:
         config = self.config
+        self._install_signal_handlers()  # first: a signal during start-up is a clean stop too
         device = pick_device(config.model.device)
         set_cpu_threads(config.model.cpu_threads)
         hold_heap()
@@ -79,10 +80,9 @@ class Daemon:
             surfaces.start()
             log.info(
                 "ltsd: %s → model %r (%dx%d) on %s → NDI %r",
-                source.description, model.info.name, model.info.resolution, model.info.resolution,
+                source.description, model.name, model.info.resolution, model.info.resolution,
                 device, config.output.ndi_name,
             )  # fmt: skip
-            self._install_signal_handlers()
             # not a daemon thread: torch aborts the process if one is still inside it at exit
             preload = threading.Thread(
                 target=library.preload, args=(self.stop,), name="ltsd-preload"
@@ -152,7 +152,7 @@ class StatusReporter:
         source = "live" if s.source_live else "lost"
         return (
             f"in {s.fps_in:5.1f} fps | out {s.fps_out:5.1f} fps | latency {s.latency_ms:6.1f} ms | "
-            f"model {self.pipeline.model.info.name} | {self.device} | source {source} | "
+            f"model {self.pipeline.model.name} | {self.device} | source {source} | "
             f"frames {s.frames_out}"
         )
 

@@ -42,6 +42,14 @@ class GeneratorSpec:
     padding: str = "zeros"
 
     def __post_init__(self) -> None:
+        for name in ("in_channels", "out_channels", "ngf", "max_channels", "depth"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}"[:120])
+        if not 2 <= self.depth <= 12:
+            raise ValueError(f"depth {self.depth} is outside 2..12")
+        if max(self.in_channels, self.out_channels) > 4:
+            raise ValueError("in_channels and out_channels are at most 4")
         if self.upsample not in UPSAMPLES:
             raise ValueError(f"upsample {self.upsample!r} is not one of {', '.join(UPSAMPLES)}")
         if self.padding not in PADDINGS:

@@ -61,7 +61,7 @@ class ModelLibrary:
     def add(self, model: LoadedModel) -> None:
         """Register a model loaded elsewhere (the one the daemon starts with)."""
         with self._lock:
-            self._cache[model.info.name] = (model.path.stat().st_mtime, model)
+            self._cache[model.name] = (model.path.stat().st_mtime, model)
 
     def preload(self, stop: threading.Event | None = None) -> None:
         """Load models in name order while they fit the budget; broken files are skipped.
@@ -77,6 +77,8 @@ class ModelLibrary:
                 self.get(name)
             except ModelError as error:
                 log.warning("%s (not preloaded)", error)
+            except Exception:  # load_model contains file problems; one odd model never stops
+                log.exception("model %r: not preloaded", name)  # the others from loading
 
     def loaded(self) -> list[str]:
         with self._lock:

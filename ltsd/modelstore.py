@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,17 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ltsd.errors import ModelError
-from ltsd.generator import GeneratorSpec, UNetGenerator, parameter_count
+from ltsd.generator import GeneratorSpec, UNetGenerator
 from ltsd.inference import InferenceGenerator, for_inference
 
 SUFFIX = ".safetensors"
 METADATA_KEY = "ltsd"
 FORMAT_VERSION = 1
+# Limits checked before anything is allocated. The paper's generator (ngf 64, 512 wide, 256²)
+# has 54.4 M parameters; a live model at more than 1024² cannot keep a frame rate anywhere.
+MAX_PARAMETERS = 120_000_000
+MAX_RESOLUTION = 1024
+MAX_HEADER_BYTES = 1_000_000  # ltsd's own headers are a few kB
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +49,18 @@ class ModelInfo:
 
     @staticmethod
     def from_json(text: str) -> ModelInfo:
+        """Parse and type-check metadata: it comes from outside, and a name that is not a string
+        once broke the status feed. Raises ValueError/TypeError/KeyError naming the field."""
         raw = json.loads(text)
+        if not isinstance(raw, dict) or not isinstance(raw.get("architecture"), dict):
+            raise ValueError("metadata is not an object with an architecture")
+        fields = {
+            "name": str, "resolution": int, "description": str, "preprocessing": dict,
+            "provenance": dict, "format_version": int,
+        }  # fmt: skip
+        for key, kind in fields.items():
+            if key in raw and (not isinstance(raw[key], kind) or isinstance(raw[key], bool)):
+                raise TypeError(f"{key} must be {kind.__name__}, not {type(raw[key]).__name__}")
         raw["architecture"] = GeneratorSpec(**raw["architecture"])
         return ModelInfo(**raw)
 
@@ -55,6 +72,12 @@ class LoadedModel:
     info: ModelInfo
     generator: InferenceGenerator
     path: Path
+
+    @property
+    def name(self) -> str:
+        """Its file name without the suffix: what lists, switches and status call it. The name
+        inside the file is only a label (a copied or renamed file keeps its old one)."""
+        return name_of(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +93,10 @@ class ModelListing:
 
 def model_path(models_dir: Path, name: str) -> Path:
     return models_dir / f"{name}{SUFFIX}"
+
+
+def name_of(path: Path) -> str:
+    return path.name.removesuffix(SUFFIX)
 
 
 def save_model(
@@ -90,7 +117,9 @@ def save_model(
 def read_info(path: Path) -> ModelInfo:
     """The metadata of a model file, without loading the weights."""
     with _open(path) as handle:
-        return _info_from(handle, path)
+        info = _info_from(handle, path)
+        _check_shapes(handle, info, path)
+        return info
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
@@ -99,12 +128,17 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     A missing file, a corrupt one, or weights that do not match the metadata's architecture raise
     ModelError naming the file.
     """
-    info, trained = load_trained(path, device)
-    generator = for_inference(trained)
-    side = info.resolution
-    frame = torch.zeros(1, info.architecture.in_channels, side, side, device=device)
-    with torch.inference_mode():  # packs the weights now, not in the frame thread on first use
-        generator(frame.contiguous(memory_format=torch.channels_last))
+    try:
+        info, trained = load_trained(path, device)
+        generator = for_inference(trained)
+        side = info.resolution
+        frame = torch.zeros(1, info.architecture.in_channels, side, side, device=device)
+        with torch.inference_mode():  # packs the weights now, not in the frame thread on first use
+            generator(frame.contiguous(memory_format=torch.channels_last))
+    except ModelError:
+        raise
+    except Exception as error:  # a file from outside must never take the daemon down
+        raise ModelError(f"{path}: cannot be loaded ({_first_line(error)})") from None
     return LoadedModel(info, generator, path)
 
 
@@ -113,14 +147,12 @@ def load_trained(path: Path, device: torch.device | str = "cpu") -> tuple[ModelI
     `load_model` rewrites for inference, and what benchmarks compare that with."""
     with _open(path) as handle:
         info = _info_from(handle, path)
+        expected = _check_shapes(handle, info, path)  # from the header, before a tensor is read
         try:
-            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+            state = {key: handle.get_tensor(key) for key in expected}
         except (SafetensorError, OSError, RuntimeError) as error:
             raise ModelError(f"{path}: corrupt weights ({_first_line(error)})") from None
     generator = UNetGenerator(info.architecture)
-    expected = generator.state_dict()
-    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
-        raise ModelError(f"{path}: weights do not match the architecture in its metadata")
     if not all(torch.isfinite(value).all() for value in state.values()):
         raise ModelError(f"{path}: weights contain NaN or infinite values")
     generator.load_state_dict({key: value.float() for key, value in state.items()})
@@ -135,19 +167,38 @@ def list_models(models_dir: Path) -> list[ModelListing]:
         raise ModelError(f"{models_dir}: models folder not found")
     rows = []
     for path in sorted(models_dir.glob(f"*{SUFFIX}")):
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except OSError as error:  # a dangling symlink, a symlink loop, no permission
+            rows.append(ModelListing(path, 0, None, 0, f"{path}: unreadable ({error.strerror})"))
+            continue
         try:
             info = read_info(path)
-            count = parameter_count(UNetGenerator(info.architecture))
+            count = sum(math.prod(shape) for shape in expected_shapes(info.architecture).values())
             rows.append(ModelListing(path, size, info, count))
         except ModelError as error:
             rows.append(ModelListing(path, size, None, 0, str(error)))
     return rows
 
 
+def expected_shapes(spec: GeneratorSpec) -> dict[str, tuple[int, ...]]:
+    """Every weight's shape for `spec`, from a generator built on the meta device: no memory is
+    allocated, so a file declaring an absurdly wide network costs nothing to check."""
+    with torch.device("meta"):
+        generator = UNetGenerator(spec)
+    return {key: tuple(value.shape) for key, value in generator.state_dict().items()}
+
+
 def _open(path: Path) -> Any:
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
+    try:
+        with path.open("rb") as raw:
+            header_bytes = int.from_bytes(raw.read(8), "little")
+    except OSError as error:
+        raise ModelError(f"{path}: unreadable ({error.strerror})") from None
+    if header_bytes > MAX_HEADER_BYTES:
+        raise ModelError(f"{path}: not a valid safetensors model (header of {header_bytes} bytes)")
     try:
         return safe_open(str(path), framework="pt", device="cpu")
     except (SafetensorError, OSError, RuntimeError, ValueError) as error:
@@ -167,11 +218,30 @@ def _info_from(handle: Any, path: Path) -> ModelInfo:
             f"{path}: model format {info.format_version}, this ltsd reads {FORMAT_VERSION}"
         )
     spec = info.architecture
+    if not 2**spec.depth <= info.resolution <= MAX_RESOLUTION:
+        raise ModelError(f"{path}: resolution {info.resolution} is outside "
+                         f"{2**spec.depth}..{MAX_RESOLUTION}")  # fmt: skip
     if info.resolution % (2**spec.depth) != 0:
         raise ModelError(
             f"{path}: resolution {info.resolution} is not divisible by 2**{spec.depth}"
         )
+    parameters = sum(math.prod(shape) for shape in expected_shapes(spec).values())
+    if parameters > MAX_PARAMETERS:
+        raise ModelError(f"{path}: {parameters:,} parameters is more than the "
+                         f"{MAX_PARAMETERS:,} a live model may have")  # fmt: skip
     return info
+
+
+def _check_shapes(handle: Any, info: ModelInfo, path: Path) -> dict[str, tuple[int, ...]]:
+    """The weights' names and shapes the architecture needs, checked against the file's header."""
+    expected = expected_shapes(info.architecture)
+    try:
+        stored = {key: tuple(handle.get_slice(key).get_shape()) for key in list(handle.keys())}
+    except (SafetensorError, OSError, RuntimeError) as error:
+        raise ModelError(f"{path}: corrupt weights ({_first_line(error)})") from None
+    if stored != expected:
+        raise ModelError(f"{path}: weights do not match the architecture in its metadata")
+    return expected
 
 
 def _first_line(error: BaseException) -> str:

@@ -135,7 +135,7 @@ class FrameProcessor:
             else:
                 self._previous = None
             self._model = model
-        log.info("model: %s (crossfade %.2f s)", model.info.name, crossfade_s)
+        log.info("model: %s (crossfade %.2f s)", model.name, crossfade_s)
 
     def models_for_frame(self) -> ModelChoice:
         with self._model_lock:
@@ -229,7 +229,7 @@ class Pipeline:
         try:
             model = load_model(path, self.device)
         except ModelError as error:
-            log.error("%s (keeping model %r)", error, self.model.info.name)
+            log.error("%s (keeping model %r)", error, self.model.name)
             return str(error)
         self.set_model(model)
         return None

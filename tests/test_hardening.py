@@ -17,9 +17,11 @@ from pathlib import Path
 from PIL import Image
 
 from ltsd.harness.receiver import NdiReceiver, ReceivedFrame
-from tests.conftest import Processes, free_udp_port, unique_name
+from tests.conftest import Processes, free_udp_port, run_ltsd, unique_name
 from tests.helpers.clips import write_clip
+from tests.helpers.models import write_constant_model
 from tests.helpers.osc_client import OscPeer
+from tests.test_model_files import crafted_cases
 
 
 def start_daemon(
@@ -139,3 +141,33 @@ def test_a_removed_clip_holds_then_plays_again_when_it_is_back(processes, models
     log = stop(process)
     assert "Traceback" not in log
     assert "no such file" in log
+
+
+def test_crafted_model_files_are_listed_skipped_and_refused_while_the_show_goes_on(
+    processes, models_dir, tmp_path
+):
+    cases = crafted_cases(models_dir)
+    (models_dir / "copy.safetensors").write_bytes((models_dir / "magenta.safetensors").read_bytes())
+    write_constant_model(models_dir, "zz-last", (10, 200, 10))
+    listing = run_ltsd("models", "--models-dir", str(models_dir))
+    assert listing.returncode == 0 and "Traceback" not in listing.stderr, listing.stderr
+    for name in [*cases, "copy", "magenta", "zz-last"]:
+        assert name in listing.stdout, name
+
+    process, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic")
+    try:
+        status = peer.status()
+        assert status["/ltsd/status/model"] == "magenta"
+        peer.send("/ltsd/model", "very-wide")
+        assert peer.messages(until="/ltsd/error")[-1][0] == "/ltsd/error"
+        assert peer.status()["/ltsd/status/model"] == "magenta", "a refused model keeps the old"
+        peer.send("/ltsd/model", "copy")
+        assert peer.status()["/ltsd/status/model"] == "copy", "known by its file name"
+        peer.send("/ltsd/model/next")  # over the unusable files that follow "copy"
+        assert peer.status()["/ltsd/status/model"] == "magenta"
+        peer.send("/ltsd/model/next")
+        assert peer.status()["/ltsd/status/model"] == "zz-last"
+    finally:
+        peer.close()
+    log = stop(process)
+    assert process.returncode == 0 and "Traceback" not in log

@@ -327,7 +327,7 @@ def test_no_datagram_can_raise_or_push_a_parameter_out_of_range(in_process_serve
     targets = in_process_server.controls.params.targets()
     for info in PARAMS.values():
         assert_in_range(info, getattr(targets, info.name))
-    assert in_process_server.controls.pipeline.model.info.name in ("magenta", "teal")
+    assert in_process_server.controls.pipeline.model.name in ("magenta", "teal")
 
 
 def test_clients_outside_the_allow_list_are_dropped_and_counted(in_process_server):

@@ -54,7 +54,7 @@ def test_a_bad_model_switch_keeps_the_running_model(models_dir: Path, tmp_path: 
     broken.write_bytes(b"garbage")
     problem = pipeline.switch_model(broken)
     assert problem is not None and "broken.safetensors" in problem
-    assert pipeline.model.info.name == "magenta"
+    assert pipeline.model.name == "magenta"
     write_constant_model(tmp_path, "teal", (20, 160, 150))
     assert pipeline.switch_model(tmp_path / "teal.safetensors") is None
     out = pipeline.process(synthetic_frame())

@@ -87,9 +87,20 @@ class Controls:
         names = self.library.names()
         if not names:
             raise LtsdError("model: the models folder has no models")
-        current = self.pipeline.model.info.name
+        current = self.pipeline.model.name
         position = names.index(current) if current in names else -step
-        return self.switch_model(names[(position + step) % len(names)])
+        skipped = []
+        for offset in range(1, len(names) + 1):  # an unusable file is stepped over, not stopped at
+            name = names[(position + step * offset) % len(names)]
+            if name == current:
+                break
+            try:
+                return self.switch_model(name)
+            except LtsdError:
+                skipped.append(name)
+        raise LtsdError(
+            f"model: no other usable model ({len(skipped)} unusable: {_short(skipped)})"
+        )
 
     def set_source(self, spec: Any) -> str:
         if not isinstance(spec, str) or not re.fullmatch(SOURCE_PATTERN, spec):
@@ -116,7 +127,7 @@ class Controls:
         return Status(
             params={name: getattr(targets, name) for name in PARAMS},
             models=self.library.names(),
-            model=self.pipeline.model.info.name,
+            model=self.pipeline.model.name,
             source=self._source_spec,
             fps=round(stats.fps_out, 2),
             latency_ms=round(stats.latency_ms, 2),
