@@ -156,7 +156,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise LtsdError(f"--frames: expected a positive integer, got {args.frames}")
     from ltsd.daemon import Daemon
 
-    return Daemon(config, max_frames=args.frames).run()
+    reload = (lambda: load_config(args.config, run_overrides(args))) if args.config else None
+    return Daemon(config, max_frames=args.frames, reload_config=reload).run()
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:

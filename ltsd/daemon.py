@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 import torch
@@ -25,6 +26,7 @@ from ltsd.heap import hold_heap
 from ltsd.library import ModelLibrary
 from ltsd.params import ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
+from ltsd.reload import ConfigReloader
 from ltsd.sinks import open_sinks
 from ltsd.sources import open_source
 
@@ -50,10 +52,18 @@ def pick_device(choice: str) -> torch.device:
 
 
 class Daemon:
-    def __init__(self, config: Config, max_frames: int | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        max_frames: int | None = None,
+        reload_config: Callable[[], Config] | None = None,
+    ) -> None:
         self.config = config
         self.max_frames = max_frames
+        self.reload_config = reload_config  # SIGHUP calls it; None without a config file
         self.stop = threading.Event()
+        self.reloader: ConfigReloader | None = None
+        self.reporter: StatusReporter | None = None
 
     def run(self) -> int:
         config = self.config
@@ -76,6 +86,8 @@ class Daemon:
         pipeline = Pipeline(source, model, params, sink, plan, device)
         controls = Controls(pipeline, library, params, config, open_source)
         surfaces = ControlSurfaces(config, controls)
+        self.reporter = StatusReporter(pipeline, str(device), config.log)
+        self.reloader = ConfigReloader(config, self.reload_config, params, surfaces.reconfigure)
         try:
             surfaces.start()
             log.info(
@@ -88,7 +100,7 @@ class Daemon:
                 target=library.preload, args=(self.stop,), name="ltsd-preload"
             )
             preload.start()
-            reporter = StatusReporter(pipeline, str(device), config.log)
+            reporter = self.reporter
             status_thread = threading.Thread(target=reporter.run, args=(self.stop,), daemon=True)
             status_thread.start()
             try:
@@ -106,12 +118,36 @@ class Daemon:
         return 0
 
     def _install_signal_handlers(self) -> None:
+        """INT, TERM and QUIT stop cleanly (recordings finished); HUP reloads the config file
+        (a closed terminal or SSH session must not end a show); USR1 logs the status line; USR2
+        is ignored. Work beyond setting a flag runs on a thread: a handler interrupts the frame
+        thread wherever it is, possibly holding the locks that work would need."""
+
         def request_stop(signum: int, _frame: FrameType | None) -> None:
             log.info("ltsd: %s received, stopping", signal.Signals(signum).name)
             self.stop.set()
 
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
+        def in_thread(work: Callable[[], None]) -> Callable[[int, FrameType | None], None]:
+            def handler(signum: int, _frame: FrameType | None) -> None:
+                threading.Thread(target=work, name=f"ltsd-{signal.Signals(signum).name}",
+                                 daemon=True).start()  # fmt: skip
+
+            return handler
+
+        for stopping in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+            signal.signal(stopping, request_stop)
+        signal.signal(signal.SIGHUP, in_thread(self._reload))
+        signal.signal(signal.SIGUSR1, in_thread(self._log_status))
+        signal.signal(signal.SIGUSR2, in_thread(lambda: log.info("ltsd: SIGUSR2 ignored")))
+
+    def _reload(self) -> None:
+        log.info("ltsd: SIGHUP received, reloading the config file")
+        if self.reloader is not None:
+            self.reloader.reload()
+
+    def _log_status(self) -> None:
+        if self.reporter is not None:
+            log.warning("status: %s", self.reporter.line())
 
 
 class ControlSurfaces:
@@ -122,6 +158,10 @@ class ControlSurfaces:
         self.oscquery = None
         if self.osc is not None and config.osc.oscquery_port:
             self.oscquery = OscQueryServer(self.osc, config.osc.host, config.osc.oscquery_port)
+
+    def reconfigure(self, config: Config) -> None:
+        if self.osc is not None:
+            self.osc.reconfigure(config.osc)
 
     def start(self) -> None:
         if self.osc is not None:

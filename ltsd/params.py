@@ -198,6 +198,11 @@ class ParamStore:
                 self._current = dataclasses.replace(target, **glided)
             return self._current
 
+    def set_initial(self, initial: LiveParams) -> None:
+        """What reset() returns to (a reloaded config file)."""
+        with self._lock:
+            self._initial = initial
+
     def reset(self) -> None:
         with self._lock:
             self._target = self._current = self._initial

@@ -14,6 +14,7 @@ import time
 import zlib
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from ltsd.harness.receiver import NdiReceiver, ReceivedFrame
@@ -34,7 +35,8 @@ def start_daemon(
     config_file.write_text("synthetic:\n  width: 160\n  height: 90\n" + config)
     process = processes.ltsd(
         "run", "--config", str(config_file), "--source", source, "--ndi-name", output,
-        "--models-dir", str(models_dir), "--model", "magenta", "--osc-port", str(port), *extra,
+        "--models-dir", str(models_dir), "--model", "magenta", "--osc-port", str(port),
+        "--oscquery-port", "0", *extra,
     )  # fmt: skip
     peer = OscPeer(port)
     deadline = time.monotonic() + 30
@@ -171,3 +173,53 @@ def test_crafted_model_files_are_listed_skipped_and_refused_while_the_show_goes_
         peer.close()
     log = stop(process)
     assert process.returncode == 0 and "Traceback" not in log
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_signals_reload_report_or_stop_cleanly_and_the_recording_is_readable(
+    processes, models_dir, tmp_path
+):
+    import av
+
+    recording = tmp_path / "rec.mp4"
+    process, _, peer = start_daemon(
+        processes, models_dir, tmp_path, "synthetic",
+        "--sink", "ndi", "--sink", f"file:{recording}",
+        config="params:\n  mix: 0.8\n  brightness: 0.1\n",
+    )  # fmt: skip
+    config = tmp_path / "config.yaml"
+    try:
+        assert peer.status()["/ltsd/mix"] == pytest.approx(0.8)
+        peer.send("/ltsd/pre/brightness", -0.5)  # turned live: an unrelated edit keeps it
+        config.write_text(
+            "synthetic:\n  width: 160\n  height: 90\nparams:\n  mix: 0.3\n  brightness: 0.1\n"
+            "output:\n  size: 320x180\n"
+        )
+        process.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: peer.status()["/ltsd/mix"] == pytest.approx(0.3))
+        assert peer.status()["/ltsd/pre/brightness"] == pytest.approx(-0.5)
+
+        config.write_text("params: [unclosed\n")
+        process.send_signal(signal.SIGHUP)
+        for name in ("SIGUSR1", "SIGUSR2"):
+            process.send_signal(getattr(signal, name))
+        time.sleep(1.0)
+        assert process.poll() is None
+        assert peer.status()["/ltsd/mix"] == pytest.approx(0.3), "a bad file keeps the state"
+    finally:
+        peer.close()
+    process.send_signal(signal.SIGQUIT)
+    log = process.communicate(timeout=20)[1]
+    assert process.returncode == 0, log
+    assert "needs a restart to take effect: output.size" in log
+    assert "config reload refused" in log and "status: in" in log, log
+    with av.open(str(recording)) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 0

@@ -85,6 +85,11 @@ class OscServer:
         controls.params.add_listener(self._echo_param)
         controls.add_listener(self._echo_state)
 
+    def reconfigure(self, config: OscConfig) -> None:
+        """Take a reloaded config's allow-list and feedback targets (the socket stays)."""
+        self._allowed = [ipaddress.ip_network(net, strict=False) for net in config.allow]
+        self._fixed_targets = {_parse_target(target) for target in config.feedback}
+
     @property
     def port(self) -> int:
         return self._socket.getsockname()[1] if self._socket else self.config.port
