@@ -38,6 +38,9 @@ class SourceConfig:
     lost_after_s: float = setting(
         1.0, 0.1, 60.0, unit="s", doc="no frame for this long means the source is gone"
     )
+    media_dirs: tuple[str, ...] = setting(
+        (), pattern=r".+", doc="folders OSC may open file: and images: sources from (none if empty)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,11 @@ class OscConfig:
     feedback: tuple[str, ...] = setting(
         (), pattern=r".+:[0-9]+", doc="host:port targets that always receive feedback"
     )
+    reply_hosts: tuple[str, ...] = setting(
+        (), pattern=r"[0-9A-Fa-f:.]+(/[0-9]+)?",
+        doc="networks (CIDR) /subscribe may send to besides the sender's address; empty = none",
+    )  # fmt: skip
+    max_subscribers: int = setting(32, 0, 1024, doc="feedback targets /subscribe may add")
     oscquery_port: int = setting(9001, 0, 65535, doc="HTTP port of the OSCQuery server (0 = off)")
 
 

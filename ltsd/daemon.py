@@ -87,7 +87,12 @@ class Daemon:
         controls = Controls(pipeline, library, params, config, open_source)
         surfaces = ControlSurfaces(config, controls)
         self.reporter = StatusReporter(pipeline, str(device), config.log)
-        self.reloader = ConfigReloader(config, self.reload_config, params, surfaces.reconfigure)
+
+        def apply_live(new: Config) -> None:
+            surfaces.reconfigure(new)
+            controls.reconfigure(new)
+
+        self.reloader = ConfigReloader(config, self.reload_config, params, apply_live)
         try:
             surfaces.start()
             log.info(

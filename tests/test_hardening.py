@@ -8,6 +8,7 @@ thing, the running state kept.
 from __future__ import annotations
 
 import signal
+import socket
 import struct
 import subprocess
 import time
@@ -16,12 +17,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.harness.receiver import NdiReceiver, ReceivedFrame
 from tests.conftest import Processes, free_udp_port, run_ltsd, unique_name
 from tests.helpers.clips import write_clip
 from tests.helpers.models import write_constant_model
 from tests.helpers.osc_client import OscPeer
+from tests.osc_strategies import bundle_of
 from tests.test_model_files import crafted_cases
 
 
@@ -223,3 +227,88 @@ def test_signals_reload_report_or_stop_cleanly_and_the_recording_is_readable(
     assert "config reload refused" in log and "status: in" in log, log
     with av.open(str(recording)) as container:
         assert sum(1 for _ in container.decode(video=0)) > 0
+
+
+def replies_within(listener: socket.socket, seconds: float) -> list[str]:
+    addresses = []
+    deadline = time.monotonic() + seconds
+    listener.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            addresses.append(OscMessage(listener.recvfrom(65536)[0]).address)
+        except TimeoutError:
+            continue
+    return addresses
+
+
+def test_one_datagram_draws_a_few_replies_and_subscriptions_are_capped_to_the_sender(
+    processes, models_dir, tmp_path
+):
+    _, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic",
+                              config="osc:\n  max_subscribers: 4\n")  # fmt: skip
+    port = peer.port
+    attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    attacker.bind(("127.0.0.1", 0))
+    try:
+        bad = OscMessageBuilder("/ltsd/mix")
+        bad.add_arg("junk")
+        status = OscMessageBuilder("/ltsd/status").build().dgram
+        attacker.sendto(bundle_of([bad.build().dgram] * 1500 + [status] * 500), ("127.0.0.1", port))
+        replies = replies_within(attacker, 2.0)
+        assert 0 < replies.count("/ltsd/error") <= 4, replies.count("/ltsd/error")
+        assert replies.count("/ltsd/status/end") == 1
+        assert len(replies) < 60, len(replies)
+
+        def subscribe(*arguments) -> str:
+            message = OscMessageBuilder("/ltsd/subscribe")
+            for argument in arguments:
+                message.add_arg(argument)
+            attacker.sendto(message.build().dgram, ("127.0.0.1", port))
+            time.sleep(0.3)  # past the per-batch budget, within the per-second one
+            answered = replies_within(attacker, 0.3)
+            return "refused" if "/ltsd/error" in answered else "accepted"
+
+        assert subscribe(7000, "10.0.0.1") == "refused", "another host: reflection"
+        assert subscribe(7000, "224.0.0.1") == "refused", "multicast"
+        assert subscribe(7000, "example.org") == "refused", "names are not resolved"
+        assert [subscribe(7000 + n, "localhost") for n in range(4)] == ["accepted"] * 4
+        assert subscribe(7000, "127.0.0.1") == "accepted", "localhost is 127.0.0.1: no new one"
+        assert subscribe(7100) == "refused", "over osc.max_subscribers"
+    finally:
+        attacker.close()
+        peer.close()
+
+
+def test_osc_opens_files_only_from_media_folders_and_cannot_probe_paths(
+    processes, models_dir, tmp_path
+):
+    media, private = tmp_path / "media", tmp_path / "private"
+    (media / "stills").mkdir(parents=True)
+    private.mkdir()
+    Image.new("RGB", (96, 64), (200, 30, 30)).save(media / "stills" / "a.png")
+    Image.new("RGB", (80, 48), (30, 30, 200)).save(private / "secret.png")
+    (media / "link").symlink_to(private)
+    _, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic",
+                              config=f"source:\n  media_dirs: [{str(media)!r}]\n")  # fmt: skip
+
+    def refusal(spec: str) -> str:
+        peer.send("/ltsd/source", spec)
+        errors = [values for address, values in peer.messages(until="/ltsd/error", timeout_s=3)
+                  if address == "/ltsd/error"]  # fmt: skip
+        assert errors, f"{spec} was not refused"
+        return errors[-1][1].replace(spec, "SPEC")
+
+    try:
+        started = time.monotonic()
+        texts = {refusal(spec) for spec in (
+            f"images:{private}", f"images:{tmp_path / 'no-such-folder'}", "images:/",
+            f"file:{private / 'secret.png'}", f"file:{private / 'missing.mp4'}",
+            f"images:{media / 'link'}", "images:../private", "file:/etc/passwd",
+        )}  # fmt: skip
+        assert time.monotonic() - started < 10, "refusing must not walk the file system"
+        assert len(texts) == 1, texts  # one text: existence cannot be told apart
+        assert peer.status()["/ltsd/status/source"] == "synthetic"
+        peer.send("/ltsd/source", "images:stills")  # relative: looked up in the media folders
+        assert peer.status()["/ltsd/status/source"] == f"images:{media / 'stills'}"
+    finally:
+        peer.close()

@@ -55,7 +55,9 @@ def daemon(tmp_path_factory):
     write_constant_model(models, "magenta", MODEL_RGB)
     write_constant_model(models, "teal", TEAL)
     config = folder / "config.yaml"
-    config.write_text(SMALL_SCENE)
+    media = folder / "media"
+    media.mkdir()
+    config.write_text(SMALL_SCENE + f"source:\n  media_dirs: [{str(media)!r}]\n")
     osc_port, query_port = free_udp_port(), free_tcp_port()
     output = unique_name("osc")
     processes = Processes()
@@ -73,7 +75,7 @@ def daemon(tmp_path_factory):
             except AssertionError:
                 assert process.poll() is None, process.communicate()[1]
         yield {"peer": peer, "port": osc_port, "query_port": query_port, "ndi": output,
-               "models": models, "process": process}  # fmt: skip
+               "models": models, "process": process, "media": media}  # fmt: skip
     finally:
         peer.close()
         processes.stop_all()
@@ -323,7 +325,7 @@ def in_process_server(tmp_path_factory):
 )
 @given(batch=datagrams)
 def test_no_datagram_can_raise_or_push_a_parameter_out_of_range(in_process_server, batch: bytes):
-    in_process_server.handle_datagram(batch, ("127.0.0.1", 9))
+    in_process_server.handle_datagram(batch, ("127.0.0.2", 9))  # its own reply budget
     targets = in_process_server.controls.params.targets()
     for info in PARAMS.values():
         assert_in_range(info, getattr(targets, info.name))
@@ -389,11 +391,11 @@ def test_namespace_lists_every_route(in_process_server):
         assert f'"FULL_PATH": "{address}"' in text
 
 
-def test_source_address_switches_the_source_while_output_keeps_flowing(daemon, tmp_path: Path):
+def test_source_address_switches_the_source_while_output_keeps_flowing(daemon):
     from PIL import Image
 
     peer: OscPeer = daemon["peer"]
-    stills = tmp_path / "stills"
+    stills = daemon["media"] / "stills"
     stills.mkdir()
     Image.new("RGB", (160, 90), (200, 200, 200)).save(stills / "a.png")
     receiver = NdiReceiver(daemon["ndi"])

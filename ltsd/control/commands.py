@@ -6,9 +6,11 @@ leaves the running state exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ltsd.config import Config, SourceConfig
@@ -102,16 +104,25 @@ class Controls:
             f"model: no other usable model ({len(skipped)} unusable: {_short(skipped)})"
         )
 
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded config: the media folders OSC may open sources from."""
+        self.config = dataclasses.replace(
+            self.config,
+            source=dataclasses.replace(self.config.source, media_dirs=config.source.media_dirs),
+        )
+
     def set_source(self, spec: Any) -> str:
+        """Switch the source. Files and folders only from source.media_dirs: a control surface
+        on a shared network must not be a way to show, or probe, any path on the machine."""
         if not isinstance(spec, str) or not re.fullmatch(SOURCE_PATTERN, spec):
             raise SourceError(
                 f"source: expected synthetic, ndi:NAME, file:PATH or images:DIR, got {_short(spec)}"
             )
-        config = Config(
-            source=SourceConfig(
-                spec, self.config.source.extra_ips, self.config.source.lost_after_s
-            ),
-            synthetic=self.config.synthetic,
+        kind, _, path = spec.partition(":")
+        if kind in ("file", "images"):
+            spec = f"{kind}:{media_path(path, self.config.source.media_dirs)}"
+        config = dataclasses.replace(
+            self.config, source=dataclasses.replace(self.config.source, spec=spec)
         )
         self.pipeline.set_source(self._open_source(config))
         self._source_spec = spec
@@ -136,6 +147,21 @@ class Controls:
     def _tell(self, what: str, value: Any) -> None:
         for listener in self._listeners:
             listener(what, value)
+
+
+def media_path(path: str, media_dirs: tuple[str, ...]) -> Path:
+    """`path` resolved (links followed) when it lies in one of `media_dirs`; a relative path is
+    looked up in each. The refusal is the same whether or not the path exists."""
+    folders = [Path(folder).resolve() for folder in media_dirs]
+    candidates = [Path(path)] if Path(path).is_absolute() else [f / path for f in folders]
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        if any(resolved.is_relative_to(folder) for folder in folders):
+            return resolved
+    raise SourceError(
+        "source: OSC may open files and folders only in a media folder (source.media_dirs"
+        f"{' is empty' if not folders else ''})"
+    )
 
 
 def _short(value: Any, limit: int = 80) -> str:

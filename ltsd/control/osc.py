@@ -27,6 +27,7 @@ from pythonosc.osc_packet import OscPacket
 
 from ltsd.config import OscConfig
 from ltsd.control.commands import Controls, Status
+from ltsd.control.replies import ReplyLimiter
 from ltsd.errors import LtsdError
 from ltsd.params import PARAMS, ParamInfo
 
@@ -73,9 +74,9 @@ class OscServer:
         self.prefix = config.prefix
         self.counters = OscCounters()
         self.routes = build_routes(self.prefix, controls, self)
-        self._allowed = [ipaddress.ip_network(net, strict=False) for net in config.allow]
         self._subscribers: set[Client] = set()
-        self._fixed_targets = {_parse_target(target) for target in config.feedback}
+        self._replies = ReplyLimiter()
+        self.reconfigure(config)
         self._socket: socket.socket | None = None
         self._coalesce_keys = coalesce_keys(self.routes, self.prefix)
         self._stop = threading.Event()
@@ -86,8 +87,13 @@ class OscServer:
         controls.add_listener(self._echo_state)
 
     def reconfigure(self, config: OscConfig) -> None:
-        """Take a reloaded config's allow-list and feedback targets (the socket stays)."""
+        """Take a (reloaded) config's allow-lists, feedback targets and subscriber cap; the
+        socket, host, port and prefix stay as started."""
         self._allowed = [ipaddress.ip_network(net, strict=False) for net in config.allow]
+        self._reply_networks = [
+            ipaddress.ip_network(net, strict=False) for net in config.reply_hosts
+        ]
+        self._max_subscribers = config.max_subscribers
         self._fixed_targets = {_parse_target(target) for target in config.feedback}
 
     @property
@@ -123,11 +129,35 @@ class OscServer:
         if self._socket is not None:
             self._socket.close()
 
-    def subscribe(self, client: Client) -> None:
-        self._subscribers.add(client)
+    def subscribe(self, target: Client, sender: Client) -> None:
+        """Add a feedback target: the sender's own address, or one in osc.reply_hosts; at most
+        osc.max_subscribers of them. Anything else would let anyone aim ltsd at anyone."""
+        target = (self._reply_address(target[0], sender[0]), target[1])
+        if target in self._subscribers:
+            return
+        if len(self._subscribers) >= self._max_subscribers:
+            raise LtsdError(
+                f"subscribe: {len(self._subscribers)} subscribers already "
+                "(osc.max_subscribers); /unsubscribe one first"
+            )
+        self._subscribers.add(target)
 
-    def unsubscribe(self, client: Client) -> None:
-        self._subscribers.discard(client)
+    def unsubscribe(self, target: Client, sender: Client) -> None:
+        host = "127.0.0.1" if target[0] == "localhost" else target[0]
+        self._subscribers.discard((host, target[1]))
+
+    def _reply_address(self, host: str, sender_host: str) -> str:
+        host = "127.0.0.1" if host == "localhost" else host
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            raise LtsdError("subscribe: the host must be an IP address (or localhost)") from None
+        if str(address) == sender_host or any(address in net for net in self._reply_networks):
+            return str(address)
+        raise LtsdError(
+            "subscribe: only the sender's own address may subscribe (osc.reply_hosts lists "
+            "networks that may be named instead)"
+        )
 
     def send(self, client: Client, address: str, *values: Any) -> None:
         if self._socket is None:  # not started (or stopped): nothing to send with
@@ -140,7 +170,10 @@ class OscServer:
             self._socket.sendto(builder.build().dgram, client)
 
     def send_status(self, client: Client) -> None:
-        """The whole state to one client: every parameter at its own address, then the rest."""
+        """The whole state to one client: every parameter at its own address, then the rest.
+        At most once per batch and a few times a second per sender (`ReplyLimiter`)."""
+        if not self._replies.allow(client, "status"):
+            return
         status = self.controls.status()
         for name, value in status.params.items():
             self.send(client, param_address(self.prefix, PARAMS[name]), value)
@@ -157,6 +190,7 @@ class OscServer:
         A parameter change that a later message in the same batch overrides is skipped: a knob
         or a flood then costs one change per parameter per batch, not one per message.
         """
+        self._replies.new_batch()
         messages: list[Message] = []
         for data, client in batch:
             messages.extend(self._parse(data, client))
@@ -224,7 +258,8 @@ class OscServer:
     def _refuse(self, client: Client, address: str, reason: str) -> None:
         self.counters.refused += 1
         address = address if len(address) <= 200 else address[:197] + "..."
-        self.send(client, f"{self.prefix}/error", address, reason)
+        if self._replies.allow(client, "error"):
+            self.send(client, f"{self.prefix}/error", address, reason)
         self._log_refusal(client, address, reason)
 
     def _log_refusal(self, client: Client, address: str, reason: str) -> None:
@@ -316,12 +351,12 @@ def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str
             (), lambda a, c: server.send_status(c), "reply to the sender with the whole state"
         ),
         f"{prefix}/subscribe": Route(
-            ("int port", "[string host]"), lambda a, c: server.subscribe(_feedback_target(a, c)),
+            ("int port", "[string host]"), lambda a, c: server.subscribe(_feedback_target(a, c), c),
             "add a feedback target (default host: the sender's)",
         ),
         f"{prefix}/unsubscribe": Route(
-            ("int port", "[string host]"), lambda a, c: server.unsubscribe(_feedback_target(a, c)),
-            "remove a feedback target",
+            ("int port", "[string host]"),
+            lambda a, c: server.unsubscribe(_feedback_target(a, c), c), "remove a feedback target",
         ),
     }  # fmt: skip
     for info in PARAMS.values():

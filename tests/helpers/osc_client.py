@@ -13,6 +13,7 @@ from pythonosc.udp_client import UDPClient
 
 class OscPeer:
     def __init__(self, port: int) -> None:
+        self.port = port
         self.client = UDPClient("127.0.0.1", port, timeout=0.5)
 
     def send(self, address: str, *values: Any) -> None:
@@ -44,13 +45,19 @@ class OscPeer:
         return received
 
     def status(self) -> dict[str, Any]:
-        """`/ltsd/status` as {address: value(s)}; the last answer wins."""
-        self.send("/ltsd/status")
+        """`/ltsd/status` as {address: value(s)}; the last answer wins. Asked again when no
+        answer comes within a second, as a controller would: ltsd answers a sender at most ten
+        times a second."""
         state: dict[str, Any] = {}
-        for address, values in self.messages(until="/ltsd/status/end"):
-            state[address] = values if address == "/ltsd/status/models" else (values or [None])[0]
-        assert "/ltsd/status/end" in state, "no status reply"
-        return state
+        for _ in range(5):
+            self.send("/ltsd/status")
+            for address, values in self.messages(until="/ltsd/status/end", timeout_s=1.0):
+                state[address] = (
+                    values if address == "/ltsd/status/models" else (values or [None])[0]
+                )
+            if "/ltsd/status/end" in state:
+                return state
+        raise AssertionError("no status reply")
 
     def close(self) -> None:
         self.client.close()
