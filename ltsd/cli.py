@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from ltsd.errors import LtsdError
+from ltsd.logs import setup_logging
 
 EXIT_USER_ERROR = 2
 
@@ -455,15 +455,6 @@ def models_command(args: argparse.Namespace) -> int:
             f"{name:<20} {resolution:>10} {row.parameters:>12,} {size:>9}  {row.info.description}"
         )
     return 0
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level={"quiet": logging.WARNING, "info": logging.INFO, "verbose": logging.DEBUG}[level],
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
 
 
 if __name__ == "__main__":

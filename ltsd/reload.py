@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from ltsd.config import Config
 from ltsd.errors import LtsdError
+from ltsd.logs import LEVELS
 from ltsd.params import PARAMS, ParamStore
 
 log = logging.getLogger(__name__)
 LIVE_FIELDS = {"osc.allow", "osc.feedback", "source.media_dirs", "log.level"}
-LOG_LEVELS = {"quiet": logging.WARNING, "info": logging.INFO, "verbose": logging.DEBUG}
 
 
 class ConfigReloader:
@@ -58,7 +58,7 @@ class ConfigReloader:
             self._params.set(name, getattr(new.params, name))
         self._params.set_initial(new.params)
         self._apply_live(new)
-        logging.getLogger().setLevel(LOG_LEVELS[new.log.level])
+        logging.getLogger().setLevel(LEVELS[new.log.level])
         self.last_read = new
         restart = [  # compared with what runs: it stays named until ltsd is restarted
             name for name in differing_fields(self.started, new)

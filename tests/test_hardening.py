@@ -312,3 +312,26 @@ def test_osc_opens_files_only_from_media_folders_and_cannot_probe_paths(
         assert peer.status()["/ltsd/status/source"] == f"images:{media / 'stills'}"
     finally:
         peer.close()
+
+
+def test_a_flood_of_refused_messages_cannot_flood_the_log(processes, models_dir, tmp_path):
+    process, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic")
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        messages = []
+        for address, value in (("/ltsd/model/index", float("inf")), ("/ltsd/nope", 1),
+                               ("/ltsd/mix", "junk"), ("/ltsd/model", "missing")):  # fmt: skip
+            message = OscMessageBuilder(address)
+            message.add_arg(value)
+            messages.append(message.build().dgram)
+        for _ in range(40):
+            sender.sendto(bundle_of(messages * 100), ("127.0.0.1", peer.port))
+        time.sleep(2.0)
+        assert peer.status()["/ltsd/status/model"] == "magenta"
+    finally:
+        sender.close()
+        peer.close()
+    log = stop(process)
+    lines = log.splitlines()
+    assert len(lines) < 400, f"{len(lines)} log lines for 40 datagrams"
+    assert "Traceback" not in log and "internal error" not in log

@@ -7,6 +7,7 @@ leaves the running state exactly as it was.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,7 +80,11 @@ class Controls:
 
     def switch_model_index(self, index: Any) -> str:
         names = self.library.names()
-        if isinstance(index, bool) or not isinstance(index, int | float) or index != index:
+        if (
+            isinstance(index, bool)
+            or not isinstance(index, int | float)
+            or not math.isfinite(index)
+        ):
             raise LtsdError(f"model/index: expected an integer, got {_short(index)}")
         if not 0 <= int(index) < len(names):
             raise LtsdError(f"model/index: {int(index)} is out of range 0..{len(names) - 1}")
