@@ -335,3 +335,74 @@ def test_a_flood_of_refused_messages_cannot_flood_the_log(processes, models_dir,
     lines = log.splitlines()
     assert len(lines) < 400, f"{len(lines)} log lines for 40 datagrams"
     assert "Traceback" not in log and "internal error" not in log
+
+
+def test_bad_recording_names_and_places_are_one_line_at_start_up(models_dir, tmp_path):
+    for name in ("out_%d%d.png", "noextension", "out.webm", "out.gif", "out.wav", "/proc/rec.mp4"):
+        target = name if name.startswith("/") else str(tmp_path / name)
+        result = run_ltsd("run", "--source", "synthetic", "--sink", f"file:{target}",
+                          "--models-dir", str(models_dir), "--model", "magenta", "--frames", "5",
+                          timeout_s=60)  # fmt: skip
+        assert result.returncode != 0, name
+        assert "Traceback" not in result.stderr and target in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_full_disk_stops_the_recording_not_the_show(models_dir, tmp_path):
+    """RLIMIT_FSIZE makes writes past a few kB fail as on a full disk (Python ignores SIGXFSZ)."""
+    import resource
+    import sys
+
+    from tests.conftest import REPO
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))  # a few 2-s fragments
+
+    recording, output, port = tmp_path / "rec.mp4", unique_name("disk"), free_udp_port()
+    config = tmp_path / "config.yaml"
+    config.write_text("synthetic:\n  width: 320\n  height: 180\nparams:\n  bypass: true\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ltsd.cli", "run", "--config", str(config), "--ndi-name", output,
+         "--sink", "ndi", "--sink", f"file:{recording}", "--models-dir", str(models_dir),
+         "--model", "magenta", "--osc-port", str(port), "--oscquery-port", "0"],
+        cwd=REPO, stderr=subprocess.PIPE, text=True, preexec_fn=small_files,
+    )  # fmt: skip
+    receiver = NdiReceiver(output)
+    try:
+        assert wait_for(lambda: recording.exists() and recording.stat().st_size == 60_000, 60)
+        time.sleep(1.0)  # the write that filled it has failed; the next frame notices
+        after = receiver.frames(count=30, timeout_s=20, keep_pixels=False)
+        assert len(after) == 30, "NDI output must go on after the recording stopped"
+    finally:
+        receiver.close()
+    log = stop(process)
+    assert process.returncode == 0, log
+    assert f"file:{recording} stopped" in log and "Traceback" not in log, log
+    assert playable_frames(recording) >= 60  # every fragment written before the disk filled
+
+
+def playable_frames(path: Path) -> int:
+    """Frames a player shows from `path`, up to the first damaged packet (a cut-off end)."""
+    import av
+
+    frames = 0
+    with av.open(str(path)) as container:
+        try:
+            for _ in container.decode(video=0):
+                frames += 1
+        except av.FFmpegError:
+            pass
+    return frames
+
+
+def test_a_recording_survives_the_daemon_being_killed(processes, models_dir, tmp_path):
+    recording = tmp_path / "rec.mp4"
+    process, _, peer = start_daemon(
+        processes, models_dir, tmp_path, "synthetic", "--sink", "null", "--sink",
+        f"file:{recording}", config="params:\n  bypass: true\n",
+    )  # fmt: skip
+    peer.close()
+    assert wait_for(lambda: recording.stat().st_size > 20_000, timeout_s=60)
+    process.kill()
+    process.communicate(timeout=20)
+    assert playable_frames(recording) >= 60  # the fragments written before the kill

@@ -5,6 +5,8 @@ Sinks are named by spec: `ndi`, `null`, `file:PATH`, `syphon`, `spout` (several 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from fractions import Fraction
 from typing import Protocol
 
@@ -14,6 +16,7 @@ from ltsd.errors import LtsdError
 from ltsd.platforms import require_platform
 
 SINK_PATTERN = r"ndi|null|syphon|spout|file:.+"
+log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
@@ -27,22 +30,43 @@ class Sink(Protocol):
 
 
 class FanOut:
-    """Several sinks as one: each frame goes to every sink, in order."""
+    """Several sinks as one: each frame goes to every sink, in order. A sink that fails (a full
+    disk, a vanished folder, a driver error) is closed with one line and dropped; the others,
+    and the show, go on."""
 
     def __init__(self, sinks: list[Sink]) -> None:
         self.sinks = sinks
         self.description = " + ".join(sink.description for sink in sinks)
 
     def send(self, pixels: np.ndarray, timecode: int, frame_rate: Fraction) -> None:
-        for sink in self.sinks:
-            sink.send(pixels, timecode, frame_rate)
+        for sink in list(self.sinks):
+            try:
+                sink.send(pixels, timecode, frame_rate)
+            except Exception as error:
+                self._drop(sink, error)
 
     def close(self) -> None:
         for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as error:
+                log.error("%s: closing failed (%s)", sink.description, _one_line(error))
+        self.sinks = []
+
+    def _drop(self, sink: Sink, error: Exception) -> None:
+        self.sinks.remove(sink)
+        with contextlib.suppress(Exception):
             sink.close()
+        others = ", ".join(s.description for s in self.sinks) or "no output left"
+        log.error("%s stopped: %s (going on with %s)", sink.description, _one_line(error), others)
 
 
-def open_sinks(specs: tuple[str, ...], name: str) -> Sink:
+def _one_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def open_sinks(specs: tuple[str, ...], name: str) -> FanOut:
     """Open every sink in `specs` (published as `name` where a sink has a name); all or none."""
     opened: list[Sink] = []
     try:
@@ -52,7 +76,7 @@ def open_sinks(specs: tuple[str, ...], name: str) -> Sink:
         for sink in opened:
             sink.close()
         raise
-    return opened[0] if len(opened) == 1 else FanOut(opened)
+    return FanOut(opened)
 
 
 def _open_sink(spec: str, name: str) -> Sink:

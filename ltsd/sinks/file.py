@@ -7,6 +7,7 @@ the first frame; later frames of another size are scaled to it, since a video ca
 
 from __future__ import annotations
 
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,8 +17,19 @@ from PIL import Image
 
 from ltsd.errors import LtsdError
 
+FORMATS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska"}
+VIDEO_SUFFIXES = tuple(FORMATS)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+# A recording must survive a crash, a kill or a power cut: fragmented MP4/MOV (a playable
+# fragment every keyframe) with each packet written out at once; Matroska needs no index anyway.
+LIVE_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+KEYFRAME_EVERY_S = 2  # at most this much of a recording is lost to a crash
+
 
 class FileSink:
+    """Checked when it opens (name, kind, folder, permission), so a mistake is one line at
+    start-up, not a traceback at the first frame."""
+
     def __init__(self, path: str) -> None:
         self.description = f"file:{path}"
         self.path = Path(path)
@@ -25,10 +37,16 @@ class FileSink:
         self._sequence = "%" in path
         self._container = None
         self._stream = None
-        if self._sequence and not self.path.parent.is_dir():
-            raise LtsdError(f"file:{path}: folder {self.path.parent} does not exist")
+        check_output_name(self.path, self._sequence)
+        try:  # PyAV opens the file only at the first frame: find out now
+            with tempfile.TemporaryFile(dir=self.path.parent):
+                pass
+        except OSError as error:
+            raise LtsdError(f"file:{path}: cannot write there ({_reason(error)})") from None
+        self._file: WatchedFile | None = None
         if not self._sequence:
-            self._container = open_output(self.path)
+            self._file = WatchedFile(self.path)
+            self._container = open_output(self.path, live=True, file=self._file)
 
     def send(self, pixels: np.ndarray, timecode: int, frame_rate: Fraction) -> None:
         if self._sequence:
@@ -37,30 +55,105 @@ class FileSink:
             except OSError as error:
                 raise LtsdError(f"file:{self.path}: cannot write ({_reason(error)})") from None
         else:
-            self._encode(pixels, frame_rate)
+            try:
+                self._encode(pixels, frame_rate)
+            except (OSError, av.FFmpegError) as error:
+                raise LtsdError(f"file:{self.path}: cannot write ({_reason(error)})") from None
+            if self._file is not None and self._file.error is not None:
+                raise LtsdError(f"file:{self.path}: cannot write ({_reason(self._file.error)})")
         self.frames += 1
 
     def close(self) -> None:
-        if self._container is None:
-            return
-        if self._stream is not None:
-            flush(self._container, self._stream)
-        self._container.close()
-        self._container = None
+        container, self._container = self._container, None
+        try:
+            if container is not None and self._stream is not None:
+                flush(container, self._stream)
+        finally:
+            try:
+                if container is not None:
+                    container.close()
+            finally:
+                if self._file is not None:
+                    self._file.close()
+                    self._file = None
 
     def _encode(self, pixels: np.ndarray, frame_rate: Fraction) -> None:
         if self._stream is None:
             rate = Fraction(frame_rate).limit_denominator(1001) if frame_rate > 0 else Fraction(30)
             self._stream = add_video_stream(self._container, rate, pixels.shape[1], pixels.shape[0])
+            self._stream.codec_context.gop_size = max(1, round(rate * KEYFRAME_EVERY_S))
         encode_frame(self._container, self._stream, pixels, self.frames)
 
 
-def open_output(path: Path) -> av.container.OutputContainer:
-    """The output container for `path`, or a one-line LtsdError naming it."""
+class WatchedFile:
+    """The recording's file, keeping the first write error. FFmpeg buffers and flushes on its
+    own and does not always report a failed write (a full disk showed up only at close); the
+    sink checks `error` after every frame instead."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb", buffering=0)
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        try:
+            while view:  # a short write (the disk filled part-way) is retried to get its error
+                view = view[self._file.write(view) or 0 :]
+        except OSError as error:
+            self.error = self.error or error
+            raise
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def check_output_name(path: Path, sequence: bool) -> None:
+    """A one-line LtsdError unless `path` names a video ltsd can write, or an image sequence
+    with exactly one frame-number field (out_%05d.png)."""
+    suffix = path.suffix.lower()
+    if sequence:
+        try:
+            numbered = str(path) % 0
+        except (TypeError, ValueError):
+            numbered = ""
+        if not numbered or "%" in numbered or suffix not in IMAGE_SUFFIXES:
+            raise LtsdError(
+                f"file:{path}: an image sequence needs one frame-number field and an image "
+                f"suffix, e.g. frames/out_%05d.png ({', '.join(IMAGE_SUFFIXES)})"
+            )
+    elif suffix not in VIDEO_SUFFIXES:
+        raise LtsdError(
+            f"file:{path}: ltsd records H.264 video to {', '.join(VIDEO_SUFFIXES)} "
+            "(or images: out_%05d.png)"
+        )
     if not path.parent.is_dir():
         raise LtsdError(f"file:{path}: folder {path.parent} does not exist")
+
+
+def open_output(
+    path: Path, live: bool = False, file: WatchedFile | None = None
+) -> av.container.OutputContainer:
+    """The output container for `path` (written through `file` when given), or a one-line
+    LtsdError naming it. `live` writes it crash-safe (fragmented, flushed per packet)."""
+    if not path.parent.is_dir():
+        raise LtsdError(f"file:{path}: folder {path.parent} does not exist")
+    options: dict[str, str] = {}
+    if live:
+        options = {"flush_packets": "1"} if path.suffix.lower() == ".mkv" else LIVE_OPTIONS
     try:
-        return av.open(str(path), mode="w")
+        if file is not None:
+            return av.open(file, mode="w", format=FORMATS[path.suffix.lower()], options=options)
+        return av.open(str(path), mode="w", options=options)
     except (OSError, ValueError, av.FFmpegError) as error:
         raise LtsdError(f"file:{path}: cannot write ({_reason(error)})") from None
 
