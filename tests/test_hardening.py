@@ -406,3 +406,37 @@ def test_a_recording_survives_the_daemon_being_killed(processes, models_dir, tmp
     process.kill()
     process.communicate(timeout=20)
     assert playable_frames(recording) >= 60  # the fragments written before the kill
+
+
+def test_idle_http_connections_cannot_lock_out_oscquery_or_osc(processes, models_dir, tmp_path):
+    import json
+    import urllib.request
+
+    query_port = free_udp_port()  # a free TCP port too, almost always; collisions fail loudly
+    process, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic",
+                                    "--oscquery-port", str(query_port))  # fmt: skip
+    idle = []
+    try:
+        for _ in range(300):  # far more than ltsd serves at once, all silent
+            connection = socket.create_connection(("127.0.0.1", query_port), timeout=5)
+            idle.append(connection)
+        descriptors = len(list(Path(f"/proc/{process.pid}/fd").iterdir()))
+        assert descriptors < 200, f"{descriptors} open descriptors: connections are not capped"
+        assert peer.status()["/ltsd/status/model"] == "magenta"
+
+        def host_info() -> bool:  # refused while the idle ones hold every slot, then answered
+            try:
+                url = f"http://127.0.0.1:{query_port}/?HOST_INFO"
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    return json.load(reply)["OSC_PORT"] == peer.port
+            except OSError:
+                return False
+
+        assert wait_for(host_info, timeout_s=20), "idle connections must time out"
+        idle[0].settimeout(10)
+        assert idle[0].recv(1) == b"", "an idle connection is closed by ltsd"
+    finally:
+        for connection in idle:
+            connection.close()
+        peer.close()
+    assert "Traceback" not in stop(process)

@@ -24,6 +24,8 @@ from ltsd.errors import LtsdError
 from ltsd.params import PARAMS, ParamInfo
 
 log = logging.getLogger(__name__)
+MAX_CONNECTIONS = 64
+IDLE_TIMEOUT_S = 5.0
 
 ACCESS_READ, ACCESS_WRITE, ACCESS_READ_WRITE = 1, 2, 3
 EXTENSIONS = {
@@ -125,7 +127,7 @@ class OscQueryServer:
     def start(self) -> None:
         handler = _handler_for(self.osc)
         try:
-            self._http = ThreadingHTTPServer((self.host, self.requested_port), handler)
+            self._http = BoundedHTTPServer((self.host, self.requested_port), handler)
         except OSError as error:
             where = f"{self.host}:{self.requested_port}"
             raise LtsdError(f"oscquery: cannot listen on {where} ({error.strerror})") from None
@@ -165,8 +167,38 @@ class OscQueryServer:
             log.warning("OSCQuery: not advertised over mDNS (%s)", error)
 
 
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """At most MAX_CONNECTIONS at once (more are closed on arrival), each dropped after
+    IDLE_TIMEOUT_S without a byte: idle or slow clients cannot use up threads or descriptors and
+    lock everyone else out."""
+
+    request_queue_size = 128  # the listen backlog: a burst of connections is accepted, not dropped
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 def _handler_for(osc: OscServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = IDLE_TIMEOUT_S  # per socket operation: a silent client is dropped
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.query == "HOST_INFO":
