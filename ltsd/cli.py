@@ -183,19 +183,35 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    import math
+    import re
+
     from ltsd.config import ModelConfig
     from ltsd.daemon import pick_device
+    from ltsd.modelstore import MAX_RESOLUTION
     from ltsd.train.data import Degradation
     from ltsd.train.trainer import TrainSettings, train
 
     setup_logging("info")
-    if args.resolution % 2**8 and args.resolution % 2**7:
-        raise LtsdError(f"--resolution: expected a multiple of 128, got {args.resolution}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", args.name):
+        raise LtsdError(
+            f"--name: {args.name[:100]!r} is not a plain model name (letters, digits, _ . -)"
+        )
+    resolution = args.resolution
+    if not (128 <= resolution <= MAX_RESOLUTION and resolution % 128 == 0):
+        raise LtsdError(f"--resolution: expected a multiple of 128 from 128 to {MAX_RESOLUTION}, "
+                        f"got {resolution}")  # fmt: skip
     steps = args.steps if args.steps is not None or args.minutes else 2000
-    positive = ("--batch-size", args.batch_size), ("--d-scales", args.d_scales)
-    for flag, value in (*positive, ("--checkpoint-every", args.checkpoint_every)):
+    positive = (("--batch-size", args.batch_size), ("--d-scales", args.d_scales),
+                ("--ngf", args.ngf), ("--max-filters", args.max_filters), ("--ndf", args.ndf),
+                ("--checkpoint-every", args.checkpoint_every))  # fmt: skip
+    for flag, value in positive:
         if value < 1:
             raise LtsdError(f"{flag}: expected a positive integer, got {value}")
+    if args.minutes is not None and not (math.isfinite(args.minutes) and args.minutes > 0):
+        raise LtsdError(f"--minutes: expected a positive number, got {args.minutes:g}")
+    if not (math.isfinite(args.l1_weight) and args.l1_weight >= 0):
+        raise LtsdError(f"--l1-weight: expected a number of at least 0, got {args.l1_weight:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
     if args.padding == "reflect" and args.upsample == "transposed":

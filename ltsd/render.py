@@ -22,7 +22,14 @@ import numpy as np
 from ltsd.errors import SourceError
 from ltsd.frame import Frame
 from ltsd.pipeline import FrameProcessor
-from ltsd.sinks.file import add_video_stream, encode_frame, flush, open_output
+from ltsd.sinks.file import (
+    add_video_stream,
+    check_output_name,
+    check_writable,
+    encode_frame,
+    flush,
+    open_output,
+)
 from ltsd.sources.file import decoded_frames, frame_rate_of, open_video
 from ltsd.sources.images import image_paths, read_bgrx
 from ltsd.stills import StillError
@@ -47,6 +54,12 @@ def render(
     size: tuple[int, int] | None = None,
     show_progress: bool = True,
 ) -> RenderResult:
+    check_output_name(output_path, sequence=False, sequences_allowed=False)
+    if output_path.resolve() == input_path.resolve() or (
+        input_path.is_dir() and output_path.resolve().is_relative_to(input_path.resolve())
+    ):
+        raise SourceError(f"{output_path}: is the input; name another file for the output")
+    check_writable(output_path)
     frames, in_rate, total, has_audio = _input(input_path, fps)
     rate = fps or in_rate
     expected = round(total * rate / in_rate) if total else 0

@@ -440,3 +440,33 @@ def test_idle_http_connections_cannot_lock_out_oscquery_or_osc(processes, models
             connection.close()
         peer.close()
     assert "Traceback" not in stop(process)
+
+
+def test_render_mistakes_are_one_line_and_never_overwrite_the_input(models_dir, tmp_path):
+    clip = write_clip(tmp_path / "in.mp4", frames=5)
+    original = clip.read_bytes()
+    for output in ("in.mp4", "out.webm", "out.gif", "/proc/out.mp4"):
+        target = output if output.startswith("/") else str(tmp_path / output)
+        result = run_ltsd("render", str(clip), target, "--models-dir", str(models_dir),
+                          "--model", "magenta", "--quiet", timeout_s=60)  # fmt: skip
+        assert result.returncode == 2, (output, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert clip.read_bytes() == original
+
+
+def test_train_refuses_impossible_numbers_and_names_outside_the_models_folder(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (300, 300), (40, 90, 160)).save(images / "a.png")
+    for flags in (["--minutes", "nan"], ["--minutes", "-1"], ["--resolution", "0"],
+                  ["--ngf", "0"], ["--max-filters", "-1"], ["--ndf", "0"],
+                  ["--name", "../../escaped"]):  # fmt: skip
+        name = [] if "--name" in flags else ["--name", "t"]
+        result = run_ltsd("train", str(images), *name, *flags, "--models-dir",
+                          str(tmp_path / "models"), timeout_s=60)  # fmt: skip
+        assert result.returncode == 2, (flags, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and flags[0] in result.stderr
+    assert (
+        not (tmp_path / "models").exists()
+        and not (tmp_path.parent / "escaped.safetensors").exists()
+    )

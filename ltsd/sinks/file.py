@@ -38,11 +38,7 @@ class FileSink:
         self._container = None
         self._stream = None
         check_output_name(self.path, self._sequence)
-        try:  # PyAV opens the file only at the first frame: find out now
-            with tempfile.TemporaryFile(dir=self.path.parent):
-                pass
-        except OSError as error:
-            raise LtsdError(f"file:{path}: cannot write there ({_reason(error)})") from None
+        check_writable(self.path)
         self._file: WatchedFile | None = None
         if not self._sequence:
             self._file = WatchedFile(self.path)
@@ -117,7 +113,7 @@ class WatchedFile:
         self._file.close()
 
 
-def check_output_name(path: Path, sequence: bool) -> None:
+def check_output_name(path: Path, sequence: bool, sequences_allowed: bool = True) -> None:
     """A one-line LtsdError unless `path` names a video ltsd can write, or an image sequence
     with exactly one frame-number field (out_%05d.png)."""
     suffix = path.suffix.lower()
@@ -132,12 +128,22 @@ def check_output_name(path: Path, sequence: bool) -> None:
                 f"suffix, e.g. frames/out_%05d.png ({', '.join(IMAGE_SUFFIXES)})"
             )
     elif suffix not in VIDEO_SUFFIXES:
+        hint = " (or images: out_%05d.png)" if sequences_allowed else ""
         raise LtsdError(
-            f"file:{path}: ltsd records H.264 video to {', '.join(VIDEO_SUFFIXES)} "
-            "(or images: out_%05d.png)"
+            f"file:{path}: ltsd records H.264 video to {', '.join(VIDEO_SUFFIXES)}{hint}"
         )
     if not path.parent.is_dir():
         raise LtsdError(f"file:{path}: folder {path.parent} does not exist")
+
+
+def check_writable(path: Path) -> None:
+    """A one-line LtsdError unless a file can be created in `path`'s folder. PyAV opens the
+    file only at the first frame; a read-only place must be found out before that."""
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as error:
+        raise LtsdError(f"file:{path}: cannot write there ({_reason(error)})") from None
 
 
 def open_output(
