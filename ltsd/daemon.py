@@ -27,6 +27,7 @@ from ltsd.library import ModelLibrary
 from ltsd.params import ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.reload import ConfigReloader
+from ltsd.service import ServiceNotifier
 from ltsd.sinks import open_sinks
 from ltsd.sources import open_source
 
@@ -84,6 +85,7 @@ class Daemon:
             source.close()
             raise
         pipeline = Pipeline(source, model, params, sink, plan, device)
+        pipeline.notifier = ServiceNotifier()
         controls = Controls(pipeline, library, params, config, open_source)
         surfaces = ControlSurfaces(config, controls)
         self.reporter = StatusReporter(pipeline, str(device), config.log)
@@ -112,6 +114,7 @@ class Daemon:
                 pipeline.run(self.stop, self.max_frames)
             finally:
                 self.stop.set()
+                pipeline.notifier.stopping()
                 status_thread.join(timeout=1.0)
                 preload.join()  # it stops at the next model: at most one model's load
                 reporter.finish()
@@ -119,6 +122,7 @@ class Daemon:
             surfaces.stop()
             pipeline.source.close()
             sink.close()
+        pipeline.notifier.close()
         log.info("ltsd: stopped after %d frames out", pipeline.stats.frames_out)
         return 0
 

@@ -24,6 +24,7 @@ from ltsd.modelstore import LoadedModel, load_model
 from ltsd.params import LiveParams, ParamStore
 from ltsd.pixels import fitted_input, output_bgrx, to_rgb
 from ltsd.preprocess import finish, fit
+from ltsd.service import ServiceNotifier
 from ltsd.sinks import Sink
 from ltsd.sources import Source
 
@@ -204,6 +205,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._slot = LatestSlot()
         self._next_source: Source | None = None
+        self.notifier = ServiceNotifier(environ={})  # the daemon gives it systemd's socket
 
     @property
     def model(self) -> LoadedModel:
@@ -280,9 +282,15 @@ class Pipeline:
         last_rate = Fraction(30)
         last_frame_ns = last_params_ns = time.monotonic_ns()
         lost_after_ns = int(self.plan.lost_after_s * 1e9)
+        started_ns = time.monotonic_ns()
         while not stop.is_set() and (max_frames is None or self.stats.frames_out < max_frames):
             frame = self._slot.take(timeout_s=float(1 / last_rate))
             now = time.monotonic_ns()
+            self.notifier.ping()  # from this thread: if it hangs, systemd restarts ltsd
+            if not self.notifier.ready_sent and (
+                self.stats.frames_out or now - started_ns > lost_after_ns
+            ):
+                self.notifier.ready("output flowing" if self.stats.frames_out else "no source yet")
             if frame is not None:
                 params = self.params.advance((now - last_params_ns) / 1e9)
                 last_params_ns = now

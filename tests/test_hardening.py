@@ -7,6 +7,7 @@ thing, the running state kept.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import struct
@@ -470,3 +471,50 @@ def test_train_refuses_impossible_numbers_and_names_outside_the_models_folder(tm
         not (tmp_path / "models").exists()
         and not (tmp_path.parent / "escaped.safetensors").exists()
     )
+
+
+def test_systemd_hears_ready_and_watchdog_pings_which_stop_when_the_frame_thread_hangs(
+    models_dir, tmp_path
+):
+    """A real NOTIFY_SOCKET. The frame thread is made to hang the way a stuck share would: it
+    records into a FIFO whose reader never reads, so once the pipe is full the write blocks."""
+    import os
+    import sys
+
+    from tests.conftest import REPO
+
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(0.2)
+    fifo = tmp_path / "stuck.mp4"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, never read
+    config = tmp_path / "config.yaml"
+    config.write_text("synthetic:\n  width: 1280\n  height: 720\nparams:\n  bypass: true\n")
+    env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"), WATCHDOG_USEC="1000000",
+               OMP_NUM_THREADS="1")  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ltsd.cli", "run", "--config", str(config), "--sink", "null",
+         "--sink", f"file:{fifo}", "--models-dir", str(models_dir), "--model", "magenta",
+         "--osc-port", str(free_udp_port()), "--oscquery-port", "0"],
+        cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    heard: list[tuple[float, str]] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                heard.append((time.monotonic(), notify.recv(4096).decode()))
+            pings = [at for at, message in heard if message == "WATCHDOG=1"]
+            if len(pings) >= 3 and time.monotonic() - pings[-1] > 4.0:
+                break  # silent for four periods: the hang was noticed
+    finally:
+        process.kill()
+        process.communicate(timeout=20)
+        os.close(reader)
+        notify.close()
+    messages = [message for _, message in heard]
+    assert any(message.startswith("READY=1") for message in messages), messages[:5]
+    pings = [at for at, message in heard if message == "WATCHDOG=1"]
+    assert len(pings) >= 3, messages[:10]
+    assert time.monotonic() - pings[-1] > 4.0, "pings must stop while the frame thread hangs"
