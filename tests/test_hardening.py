@@ -518,3 +518,29 @@ def test_systemd_hears_ready_and_watchdog_pings_which_stop_when_the_frame_thread
     pings = [at for at, message in heard if message == "WATCHDOG=1"]
     assert len(pings) >= 3, messages[:10]
     assert time.monotonic() - pings[-1] > 4.0, "pings must stop while the frame thread hangs"
+
+
+def test_a_second_instance_on_taken_ports_names_the_flag_to_change(processes, models_dir, tmp_path):
+    import sys
+
+    _, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic")
+    peer.close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        query_port = taken.getsockname()[1]
+        for flags, needle in (
+            (["--osc-port", str(peer.port), "--oscquery-port", "0"], "--osc-port"),
+            (["--osc-port", str(free_udp_port()), "--oscquery-port", str(query_port)],
+             "--oscquery-port"),
+        ):  # fmt: skip
+            result = subprocess.run(
+                [sys.executable, "-m", "ltsd.cli", "run", "--models-dir", str(models_dir),
+                 "--model", "magenta", "--ndi-name", unique_name("second"), "--frames", "3",
+                 *flags],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert result.returncode == 2, result.stderr
+            last = result.stderr.strip().splitlines()[-1]
+            assert last.startswith("ltsd: error") and needle in last, result.stderr
+            assert "Traceback" not in result.stderr

@@ -108,7 +108,10 @@ class OscServer:
         except OSError as error:
             sock.close()
             where = f"{self.config.host}:{self.config.port}"
-            raise LtsdError(f"osc: cannot listen on {where} ({error.strerror})") from None
+            raise LtsdError(
+                f"osc: cannot listen on {where} ({error.strerror}); a second ltsd needs its own "
+                "--osc-port (and --oscquery-port, --ndi-name)"
+            ) from None
         with contextlib.suppress(OSError):  # the OS may cap it; a smaller buffer still works
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         sock.setblocking(False)

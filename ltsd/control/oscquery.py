@@ -130,7 +130,10 @@ class OscQueryServer:
             self._http = BoundedHTTPServer((self.host, self.requested_port), handler)
         except OSError as error:
             where = f"{self.host}:{self.requested_port}"
-            raise LtsdError(f"oscquery: cannot listen on {where} ({error.strerror})") from None
+            raise LtsdError(
+                f"oscquery: cannot listen on {where} ({error.strerror}); a second ltsd needs its "
+                "own --oscquery-port (and --osc-port, --ndi-name)"
+            ) from None
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, name="ltsd-oscquery",
                                         kwargs={"poll_interval": 0.2}, daemon=True)  # fmt: skip
