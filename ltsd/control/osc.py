@@ -345,7 +345,7 @@ def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str
         f"{prefix}/model/prev": Route((), lambda a, c: controls.step_model(-1), "previous model"),
         f"{prefix}/source": Route(
             ("string source",), lambda a, c: controls.set_source(a[0]),
-            "switch the source: synthetic, ndi:NAME, file:PATH or images:DIR",
+            "switch the source: synthetic, ndi:NAME, or file:PATH / images:DIR in a media folder",
         ),
         f"{prefix}/reset": Route(
             (), lambda a, c: controls.reset(), "all parameters back to the configuration's values"
@@ -355,7 +355,7 @@ def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str
         ),
         f"{prefix}/subscribe": Route(
             ("int port", "[string host]"), lambda a, c: server.subscribe(_feedback_target(a, c), c),
-            "add a feedback target (default host: the sender's)",
+            "add a feedback target: the sender's own address (or osc.reply_hosts)",
         ),
         f"{prefix}/unsubscribe": Route(
             ("int port", "[string host]"),
