@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="NDI (or synthetic) in → world → NDI out")
     run.add_argument("--config", type=Path, help="YAML config file (default: built-in defaults)")
-    run.add_argument("--source", help="synthetic, ndi:NAME, file:PATH or images:DIR")
+    run.add_argument("--source", help="synthetic, ndi:NAME, file:PATH, images:DIR or camera:DEVICE")
     run.add_argument("--ndi-name", help="name of the published output (default ltsd)")
     run.add_argument("--sink", action="append", help="output, repeatable: ndi, null, file:PATH, "
                      "syphon, spout (default ndi)")  # fmt: skip
@@ -421,6 +421,7 @@ def render_command(args: argparse.Namespace) -> int:
 
 def sources_command(args: argparse.Namespace) -> int:
     from ltsd.ndi import discover_all
+    from ltsd.sources.camera import list_cameras
     from ltsd.sources.spout import spout_names
     from ltsd.sources.syphon import syphon_names
 
@@ -428,6 +429,8 @@ def sources_command(args: argparse.Namespace) -> int:
     print("synthetic                  (built in)")
     for name in names:
         print(f"ndi:{name}")
+    for spec in list_cameras():
+        print(spec)
     for kind, found in (("syphon", syphon_names()), ("spout", spout_names())):
         for name in found:  # empty unless the platform's package is installed
             print(f"{kind}:{name}")

@@ -24,9 +24,9 @@ PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 class SourceConfig:
     spec: str = setting(
         "synthetic",
-        pattern=r"synthetic|ndi:.+|file:.+|images:.+|syphon:.+|spout:.+",
+        pattern=r"synthetic|ndi:.+|file:.+|images:.+|camera:.+|syphon:.+|spout:.+",
         doc="where frames come from: synthetic, ndi:NAME, file:PATH (a video), images:DIR, "
-        "syphon:NAME (macOS) or spout:NAME (Windows)",
+        "camera:DEVICE (a camera on this machine), syphon:NAME (macOS) or spout:NAME (Windows)",
     )
     extra_ips: str = setting(
         "", doc="comma list of IPs NDI discovery also asks (for networks without mDNS)"

@@ -544,3 +544,16 @@ def test_a_second_instance_on_taken_ports_names_the_flag_to_change(processes, mo
             last = result.stderr.strip().splitlines()[-1]
             assert last.startswith("ltsd: error") and needle in last, result.stderr
             assert "Traceback" not in result.stderr
+
+
+def test_a_camera_that_is_not_there_is_one_line_naming_it(models_dir, tmp_path):
+    from ltsd.sources.camera import camera_input
+
+    result = run_ltsd("run", "--source", "camera:/dev/video99", "--models-dir", str(models_dir),
+                      "--model", "magenta", "--frames", "3", timeout_s=60)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "camera:/dev/video99" in last and "cannot open" in last, result.stderr
+    assert camera_input("0", "linux") == ("/dev/video0", "v4l2")
+    assert camera_input("0", "darwin") == ("0:none", "avfoundation")
+    assert camera_input("Logitech BRIO", "win32") == ("video=Logitech BRIO", "dshow")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,11 +122,15 @@ class Controls:
         on a shared network must not be a way to show, or probe, any path on the machine."""
         if not isinstance(spec, str) or not re.fullmatch(SOURCE_PATTERN, spec):
             raise SourceError(
-                f"source: expected synthetic, ndi:NAME, file:PATH or images:DIR, got {_short(spec)}"
+                "source: expected synthetic, ndi:NAME, file:PATH, images:DIR or camera:DEVICE, "
+                f"got {_short(spec)}"
             )
         kind, _, path = spec.partition(":")
         if kind in ("file", "images"):
             spec = f"{kind}:{media_path(path, self.config.source.media_dirs)}"
+        if kind == "camera" and sys.platform.startswith("linux"):
+            if not re.fullmatch(r"(/dev/video)?[0-9]{1,3}", path):
+                raise SourceError("source: a camera is camera:/dev/videoN or camera:N")
         config = dataclasses.replace(
             self.config, source=dataclasses.replace(self.config.source, spec=spec)
         )

@@ -345,7 +345,8 @@ def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str
         f"{prefix}/model/prev": Route((), lambda a, c: controls.step_model(-1), "previous model"),
         f"{prefix}/source": Route(
             ("string source",), lambda a, c: controls.set_source(a[0]),
-            "switch the source: synthetic, ndi:NAME, or file:PATH / images:DIR in a media folder",
+            "switch the source: synthetic, ndi:NAME, camera:DEVICE, or file:PATH / images:DIR in "
+            "a media folder",
         ),
         f"{prefix}/reset": Route(
             (), lambda a, c: controls.reset(), "all parameters back to the configuration's values"

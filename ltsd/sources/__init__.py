@@ -48,6 +48,10 @@ def open_unsupervised(config: Config) -> Source:
         from ltsd.sources.images import ImagesSource
 
         return ImagesSource(spec[7:], config.synthetic.fps, config.source.slide_s)
+    if spec.startswith("camera:") and len(spec) > 7:
+        from ltsd.sources.camera import CameraSource
+
+        return CameraSource(spec[7:])
     if spec.startswith("syphon:") and len(spec) > 7:
         require_platform("source syphon", "syphon")
         from ltsd.sources.syphon import SyphonSource
@@ -59,6 +63,6 @@ def open_unsupervised(config: Config) -> Source:
 
         return SpoutSource(spec[6:])
     raise SourceError(
-        f"source {spec!r}: expected synthetic, ndi:NAME, file:PATH, images:DIR, syphon:NAME "
-        "(macOS) or spout:NAME (Windows)"
+        f"source {spec!r}: expected synthetic, ndi:NAME, file:PATH, images:DIR, camera:DEVICE, "
+        "syphon:NAME (macOS) or spout:NAME (Windows)"
     )
