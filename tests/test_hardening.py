@@ -557,3 +557,26 @@ def test_a_camera_that_is_not_there_is_one_line_naming_it(models_dir, tmp_path):
     assert camera_input("0", "linux") == ("/dev/video0", "v4l2")
     assert camera_input("0", "darwin") == ("0:none", "avfoundation")
     assert camera_input("Logitech BRIO", "win32") == ("video=Logitech BRIO", "dshow")
+
+
+def test_a_slideshow_reports_its_real_input_rate_and_a_huge_still_does_not_lose_the_source(
+    processes, models_dir, tmp_path
+):
+    import re
+
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    for index in range(3):
+        Image.new("RGB", (320, 180), (index * 80, 60, 60)).save(stills / f"{index}.png")
+    Image.new("RGB", (7000, 5000), (20, 120, 20)).save(stills / "9-huge.png")
+    process, _, peer = start_daemon(
+        processes, models_dir, tmp_path, f"images:{stills}",
+        config="source:\n  slide_s: 0.3\nlog:\n  status_interval_s: 0.5\n",
+    )  # fmt: skip
+    peer.close()
+    time.sleep(8.0)  # two rounds of the slideshow, the huge still included
+    log = stop(process)
+    rates = [float(rate) for rate in re.findall(r"in +([0-9.]+) fps", log)]
+    assert len(rates) >= 5, log
+    assert max(rates) < 60, rates  # 30 fps slides (synthetic.fps), never a burst
+    assert "source lost" not in log, log
