@@ -580,3 +580,32 @@ def test_a_slideshow_reports_its_real_input_rate_and_a_huge_still_does_not_lose_
     assert len(rates) >= 5, log
     assert max(rates) < 60, rates  # 30 fps slides (synthetic.fps), never a burst
     assert "source lost" not in log, log
+
+
+def test_a_slow_model_load_does_not_hold_up_the_knobs(processes, models_dir, tmp_path):
+    """With no preloading (budget 0), switching to a bigger world loads it from disk; a knob
+    turned just after the switch is applied and echoed before the load is done."""
+    from ltsd.generator import GeneratorSpec, UNetGenerator
+    from ltsd.modelstore import ModelInfo, model_path, save_model
+
+    spec = GeneratorSpec(1, 3, ngf=32, max_channels=256, depth=8)
+    save_model(model_path(models_dir, "big"), UNetGenerator(spec).eval(),
+               ModelInfo("big", spec, 256))  # fmt: skip
+    _, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic",
+                              config="model:\n  memory_budget_mb: 0\n")  # fmt: skip
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    try:
+        subscribe = OscMessageBuilder("/ltsd/subscribe")
+        subscribe.add_arg(listener.getsockname()[1])
+        peer.client.send(subscribe.build())
+        peer.status()  # the subscription is in place
+        peer.send("/ltsd/model", "big")
+        peer.send("/ltsd/mix", 0.25)
+        heard = [address for address in replies_within(listener, 6.0)
+                 if address in ("/ltsd/model", "/ltsd/mix")]  # fmt: skip
+        assert heard[:2] == ["/ltsd/mix", "/ltsd/model"], heard
+        assert peer.status()["/ltsd/status/model"] == "big"
+    finally:
+        listener.close()
+        peer.close()

@@ -28,6 +28,7 @@ from pythonosc.osc_packet import OscPacket
 from ltsd.config import OscConfig
 from ltsd.control.commands import Controls, Status
 from ltsd.control.replies import ReplyLimiter
+from ltsd.control.switcher import Switcher
 from ltsd.errors import LtsdError
 from ltsd.params import PARAMS, ParamInfo
 
@@ -76,6 +77,11 @@ class OscServer:
         self.routes = build_routes(self.prefix, controls, self)
         self._subscribers: set[Client] = set()
         self._replies = ReplyLimiter()
+        self._switcher = Switcher()
+        prefix = self.prefix  # switches of one kind: the newest waiting one wins
+        self._slow = {f"{prefix}/model": "model", f"{prefix}/model/index": "model",
+                      f"{prefix}/model/next": None, f"{prefix}/model/prev": None,
+                      f"{prefix}/source": "source"}  # fmt: skip
         self.reconfigure(config)
         self._socket: socket.socket | None = None
         self._coalesce_keys = coalesce_keys(self.routes, self.prefix)
@@ -126,6 +132,7 @@ class OscServer:
         log.info("OSC: listening on %s:%d, prefix %s", self.config.host, self.port, self.prefix)
 
     def stop(self) -> None:
+        self._switcher.stop()
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=1.0)
@@ -177,6 +184,12 @@ class OscServer:
         At most once per batch and a few times a second per sender (`ReplyLimiter`)."""
         if not self._replies.allow(client, "status"):
             return
+        if not self._switcher.idle():  # answer once the switches asked for before it are done
+            self._switcher.submit(lambda: self._send_status_now(client))
+            return
+        self._send_status_now(client)
+
+    def _send_status_now(self, client: Client) -> None:
         status = self.controls.status()
         for name, value in status.params.items():
             self.send(client, param_address(self.prefix, PARAMS[name]), value)
@@ -247,6 +260,17 @@ class OscServer:
             expected = ", ".join(route.arguments) or "no arguments"
             self._refuse(client, address, f"expected {expected}")
             return
+        if address in self._slow:  # loads and opens: on the switch thread, never this one
+            kind = self._slow[address]
+            if not self._switcher.submit(lambda: self._apply(route, arguments, client, address),
+                                         kind):  # fmt: skip
+                self._refuse(client, address, "busy: too many switches waiting")
+            return
+        self._apply(route, arguments, client, address)
+
+    def _apply(
+        self, route: Route, arguments: tuple[Any, ...], client: Client, address: str
+    ) -> None:
         try:
             route.action(arguments, client)
         except LtsdError as error:
