@@ -20,6 +20,7 @@ from ltsd.frame import Frame
 from ltsd.sources.pacing import Pacer
 
 TIMECODE_UNITS_PER_S = 10_000_000
+MAX_VIDEO_PIXELS = 8192 * 8192  # a header declaring more would allocate gigabytes per frame
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +37,11 @@ def open_video(path: Path) -> av.container.InputContainer:
     if not container.streams.video:
         container.close()
         raise SourceError(f"file:{path}: has no video stream")
+    stream = container.streams.video[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width * height > MAX_VIDEO_PIXELS:
+        container.close()
+        raise SourceError(f"file:{path}: {width}×{height} is larger than 8K; not played")
     return container
 
 
