@@ -31,4 +31,6 @@ def test_every_received_frame_has_a_send_time_it_arrived_after(processes, tmp_pa
     assert len(frames) >= 20
     assert all(frame.timecode in sent_s for frame in frames)
     transit_ms = [(frame.arrived_s - sent_s[frame.timecode]) * 1000 for frame in frames]
-    assert min(transit_ms) > -2.0, transit_ms  # scheduling slack, not a speed bound
+    # the stamp is taken just after send returns: a preempted sender (a loaded 2-core machine)
+    # stamps a few ms late; the bug this guards against was ~20 ms early
+    assert min(transit_ms) > -10.0, transit_ms
