@@ -44,13 +44,7 @@ def start_daemon(
         "--oscquery-port", "0", *extra,
     )  # fmt: skip
     peer = OscPeer(port)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            peer.status()
-            break
-        except AssertionError:
-            assert process.poll() is None, process.communicate()[1]
+    peer.wait_for(process)
     return process, output, peer
 
 

@@ -67,13 +67,7 @@ def daemon(tmp_path_factory):
     )  # fmt: skip
     peer = OscPeer(osc_port)
     try:  # the daemon must not outlive a failed set-up either
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                peer.status()
-                break
-            except AssertionError:
-                assert process.poll() is None, process.communicate()[1]
+        peer.wait_for(process)
         yield {"peer": peer, "port": osc_port, "query_port": query_port, "ndi": output,
                "models": models, "process": process, "media": media}  # fmt: skip
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -58,6 +59,16 @@ class OscPeer:
             if "/ltsd/status/end" in state:
                 return state
         raise AssertionError("no status reply")
+
+    def wait_for(self, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
+        """Until the daemon `process` answers a status request; its log if it dies first."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                self.status()
+                return
+            except AssertionError:
+                assert process.poll() is None, process.communicate()[1]
 
     def close(self) -> None:
         self.client.close()
