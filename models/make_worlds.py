@@ -48,7 +48,7 @@ WORLDS: dict[str, list[str]] = {
     "ocean": ["--steps", "2200"],
     "clouds": ["--steps", "2200", "--l1-weight", "25"],
     "flowers": ["--steps", "2200", "--flips", "--l1-weight", "25"],
-    "fire": ["--steps", "2200", "--l1-weight", "25"],
+    "fire": ["--steps", "7000", "--l1-weight", "25"],
 }
 COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "16",
           "--d-scales", "2", "--upsample", "nearest", "--padding", "reflect",
@@ -172,23 +172,29 @@ def flowers_images(folder: Path) -> list[str]:
 
 
 def fire_images(folder: Path, count: int = 48, size: int = 512, seed: int = 2) -> list[str]:
-    """Flames over embers: vertically stretched fractal noise, hot at the base, licked into
-    tongues by a slower noise, coloured along a black-body ramp (black, red, orange, white)."""
+    """Flames over embers: tall fractal-noise tongues bent sideways by a slow noise, with fine
+    turbulence inside, hot at the base, coloured along a black-body ramp (black, red, orange,
+    white). The fine octaves matter: a world is never sharper than what it learned from."""
     generator = torch.Generator().manual_seed(seed)
     rows = torch.linspace(0, 1, size)[:, None]
+    columns = torch.arange(size)[None, :]
     for index in range(count):
-        streaks = F.interpolate(
-            fractal_noise(size // 6, size, generator)[None, None], size=(size, size),
+        tongues = F.interpolate(
+            fractal_noise(size // 8, size, generator, octaves=7)[None, None], size=(size, size),
             mode="bicubic",
         )[0, 0]  # fmt: skip
-        tongues = fractal_noise(size, size, generator, octaves=3)
+        bend = fractal_noise(size, size, generator, octaves=3)
+        shift = ((bend - 0.5) * 0.25 * size).round().long()
+        tongues = tongues.gather(1, (columns + shift).clamp(0, size - 1))
+        turbulence = fractal_noise(size, size, generator, octaves=8)
         level = 0.55 + 0.35 * float(torch.rand((), generator=generator))  # how high it burns
-        fuel = streaks * (0.45 + 0.8 * tongues)
-        heat = ((fuel - (1 - rows) ** 1.2 * level - 0.1) * 2.4).clamp(0, 1)
-        embers = (torch.rand(size, size, generator=generator) > 0.999).float() * (1 - rows) ** 2
-        heat = (heat + 0.6 * F.max_pool2d(embers[None], 3, 1, 1)[0]).clamp(0, 1)
-        colour = torch.stack([(2.2 * heat).clamp(0, 1), (2.2 * heat - 0.75).clamp(0, 1) ** 1.2,
-                              (3.0 * heat - 2.3).clamp(0, 1)])  # fmt: skip
+        fuel = tongues * (0.7 + 0.6 * bend) + 0.25 * (turbulence - 0.5)
+        heat = ((fuel - (1 - rows) ** 1.2 * level - 0.15) * 3.0).clamp(0, 1) ** 1.3
+        embers = (torch.rand(size, size, generator=generator) > 0.9993).float()
+        embers = embers * rows * (1 - rows) * 4
+        heat = (heat + 0.8 * F.max_pool2d(embers[None], 3, 1, 1)[0]).clamp(0, 1)
+        colour = torch.stack([(2.0 * heat).clamp(0, 1), (1.8 * heat - 0.7).clamp(0, 1) ** 1.3,
+                              (4.0 * heat - 3.4).clamp(0, 1)])  # fmt: skip
         pixels = (colour.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
         Image.fromarray(np.ascontiguousarray(pixels)).save(folder / f"fire_{index:02d}.png")
     return [f"fire_00..{count - 1:02d}.png: rendered by models/make_worlds.py (seed {seed})"]
