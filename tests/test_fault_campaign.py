@@ -82,7 +82,7 @@ def clip_bytes(tmp_path_factory) -> bytes:
     ).read_bytes()
 
 
-@campaign(120)
+@campaign(400)
 @given(edits=EDITS)
 def test_damaged_clips_play_what_they_can_or_are_one_source_error(tmp_path_factory, clip_bytes,
                                                                    edits):  # fmt: skip

@@ -34,21 +34,31 @@ def open_video(path: Path) -> av.container.InputContainer:
         raise SourceError(
             f"file:{path}: not a video PyAV can read ({_first_line(error)})"
         ) from None
-    if not container.streams.video:
+    try:
+        check_video_stream(container, path)
+    except BaseException:
         container.close()
-        raise SourceError(f"file:{path}: has no video stream")
-    stream = container.streams.video[0]
-    width, height = stream.codec_context.width, stream.codec_context.height
-    if width * height > MAX_VIDEO_PIXELS:
-        container.close()
-        raise SourceError(f"file:{path}: {width}×{height} is larger than 8K; not played")
+        raise
     return container
+
+
+def check_video_stream(container: av.container.InputContainer, path: Path) -> None:
+    """A SourceError unless the first video stream has a known codec and a sane size: a damaged
+    header can declare anything (fault campaign: a codec of None, sizes of gigapixels)."""
+    if not container.streams.video:
+        raise SourceError(f"file:{path}: has no video stream")
+    codec = container.streams.video[0].codec_context  # None when the codec is not known
+    if codec is None:
+        raise SourceError(f"file:{path}: its video codec is unknown or damaged")
+    width, height = codec.width or 0, codec.height or 0
+    if width * height > MAX_VIDEO_PIXELS:
+        raise SourceError(f"file:{path}: {width}×{height} is larger than 8K; not played")
 
 
 def frame_rate_of(container: av.container.InputContainer) -> Fraction:
     stream = container.streams.video[0]
-    rate = stream.average_rate or stream.guessed_rate or 30
-    return Fraction(rate).limit_denominator(1001)
+    rate = Fraction(stream.average_rate or stream.guessed_rate or 30).limit_denominator(1001)
+    return rate if 1 <= rate <= 1000 else Fraction(30)  # a damaged header can say anything
 
 
 def decoded_frames(path: Path) -> Iterator[tuple[np.ndarray, float]]:
@@ -58,7 +68,7 @@ def decoded_frames(path: Path) -> Iterator[tuple[np.ndarray, float]]:
         for frame in container.decode(video=0):
             seconds = float(frame.time) if frame.time is not None else 0.0
             yield frame.to_ndarray(format="bgra"), seconds
-    except av.FFmpegError as error:
+    except Exception as error:  # FFmpegError mostly; a damaged header yields odd others
         raise SourceError(f"file:{path}: damaged video ({_first_line(error)})") from None
     finally:
         container.close()
