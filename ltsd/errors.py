@@ -15,3 +15,9 @@ class ModelError(LtsdError):
 
 class SourceError(LtsdError):
     """A source spec that cannot be understood or opened."""
+
+
+def first_line(error: BaseException) -> str:
+    """An exception as one line for an error message: its first line, or its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

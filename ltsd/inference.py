@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ltsd.errors import first_line
 from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator, nearest_as_transposed
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class FoldedConv(nn.Module):
                 self._packed_call(features), self._plain_call(features), rtol=1e-3, atol=1e-4
             )
         except (AttributeError, RuntimeError) as error:
-            same, reason = False, str(error).splitlines()[0] if str(error) else type(error).__name__
+            same, reason = False, first_line(error)
         else:
             reason = "its result differs from the plain convolution"
         if not same:

@@ -18,7 +18,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from ltsd.errors import ModelError
+from ltsd.errors import ModelError, first_line
 from ltsd.generator import GeneratorSpec, UNetGenerator
 from ltsd.inference import InferenceGenerator, for_inference
 
@@ -138,7 +138,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     except ModelError:
         raise
     except Exception as error:  # a file from outside must never take the daemon down
-        raise ModelError(f"{path}: cannot be loaded ({_first_line(error)})") from None
+        raise ModelError(f"{path}: cannot be loaded ({first_line(error)})") from None
     return LoadedModel(info, generator, path)
 
 
@@ -151,7 +151,7 @@ def load_trained(path: Path, device: torch.device | str = "cpu") -> tuple[ModelI
         try:
             state = {key: handle.get_tensor(key) for key in expected}
         except (SafetensorError, OSError, RuntimeError) as error:
-            raise ModelError(f"{path}: corrupt weights ({_first_line(error)})") from None
+            raise ModelError(f"{path}: corrupt weights ({first_line(error)})") from None
     generator = UNetGenerator(info.architecture)
     if not all(torch.isfinite(value).all() for value in state.values()):
         raise ModelError(f"{path}: weights contain NaN or infinite values")
@@ -202,7 +202,7 @@ def _open(path: Path) -> Any:
     try:
         return safe_open(str(path), framework="pt", device="cpu")
     except (SafetensorError, OSError, RuntimeError, ValueError) as error:
-        raise ModelError(f"{path}: not a valid safetensors model ({_first_line(error)})") from None
+        raise ModelError(f"{path}: not a valid safetensors model ({first_line(error)})") from None
 
 
 def _info_from(handle: Any, path: Path) -> ModelInfo:
@@ -212,7 +212,7 @@ def _info_from(handle: Any, path: Path) -> ModelInfo:
     try:
         info = ModelInfo.from_json(metadata[METADATA_KEY])
     except (ValueError, TypeError, KeyError) as error:
-        raise ModelError(f"{path}: unreadable ltsd metadata ({_first_line(error)})") from None
+        raise ModelError(f"{path}: unreadable ltsd metadata ({first_line(error)})") from None
     if info.format_version != FORMAT_VERSION:
         raise ModelError(
             f"{path}: model format {info.format_version}, this ltsd reads {FORMAT_VERSION}"
@@ -238,12 +238,7 @@ def _check_shapes(handle: Any, info: ModelInfo, path: Path) -> dict[str, tuple[i
     try:
         stored = {key: tuple(handle.get_slice(key).get_shape()) for key in list(handle.keys())}
     except (SafetensorError, OSError, RuntimeError) as error:
-        raise ModelError(f"{path}: corrupt weights ({_first_line(error)})") from None
+        raise ModelError(f"{path}: corrupt weights ({first_line(error)})") from None
     if stored != expected:
         raise ModelError(f"{path}: weights do not match the architecture in its metadata")
     return expected
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

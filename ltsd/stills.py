@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ltsd.errors import LtsdError
+from ltsd.errors import LtsdError, first_line
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MAX_PIXELS = 64_000_000  # 8000×8000: any camera still; far below what would exhaust memory
@@ -46,8 +46,7 @@ def decode_still(path: Path, longest_side: int | None = None) -> np.ndarray:
     except MemoryError:
         raise StillError(f"{path}: not enough memory to decode it") from None
     except Exception as error:  # Pillow raises many kinds (SyntaxError for a broken PNG, too)
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise StillError(f"{path}: not a readable image ({reason[:120]})") from None
+        raise StillError(f"{path}: not a readable image ({first_line(error)[:120]})") from None
 
 
 def is_still(path: Path) -> bool:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ltsd.errors import LtsdError
+from ltsd.errors import LtsdError, first_line
 from ltsd.platforms import require_platform
 
 SINK_PATTERN = r"ndi|null|syphon|spout|file:.+"
@@ -50,7 +50,7 @@ class FanOut:
             try:
                 sink.close()
             except Exception as error:
-                log.error("%s: closing failed (%s)", sink.description, _one_line(error))
+                log.error("%s: closing failed (%s)", sink.description, first_line(error))
         self.sinks = []
 
     def _drop(self, sink: Sink, error: Exception) -> None:
@@ -58,12 +58,7 @@ class FanOut:
         with contextlib.suppress(Exception):
             sink.close()
         others = ", ".join(s.description for s in self.sinks) or "no output left"
-        log.error("%s stopped: %s (going on with %s)", sink.description, _one_line(error), others)
-
-
-def _one_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+        log.error("%s stopped: %s (going on with %s)", sink.description, first_line(error), others)
 
 
 def open_sinks(specs: tuple[str, ...], name: str) -> FanOut:

@@ -15,7 +15,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from ltsd.errors import LtsdError
+from ltsd.errors import LtsdError, first_line
 
 FORMATS = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".mkv": "matroska"}
 VIDEO_SUFFIXES = tuple(FORMATS)
@@ -193,4 +193,4 @@ def flush(container: av.container.OutputContainer, stream: av.Stream) -> None:
 
 
 def _reason(error: BaseException) -> str:
-    return getattr(error, "strerror", None) or str(error).splitlines()[0]
+    return getattr(error, "strerror", None) or first_line(error)

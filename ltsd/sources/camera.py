@@ -15,7 +15,7 @@ from pathlib import Path
 
 import av
 
-from ltsd.errors import SourceError
+from ltsd.errors import SourceError, first_line
 from ltsd.frame import Frame
 
 TIMECODE_UNITS_PER_S = 10_000_000
@@ -47,8 +47,7 @@ class CameraSource:
         try:
             self._container = av.open(name, format=kind, options={"framerate": "30"}, timeout=5)
         except (av.FFmpegError, OSError, ValueError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unknown error"
-            raise SourceError(f"camera:{device}: cannot open it ({reason})") from None
+            raise SourceError(f"camera:{device}: cannot open it ({first_line(error)})") from None
         stream = self._container.streams.video[0]
         self.frame_rate = Fraction(stream.average_rate or 30).limit_denominator(1001)
         self._frames = self._container.decode(video=0)

@@ -15,7 +15,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ltsd.errors import SourceError
+from ltsd.errors import SourceError, first_line
 from ltsd.frame import Frame
 from ltsd.sources.pacing import Pacer
 
@@ -31,9 +31,7 @@ def open_video(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as error:
-        raise SourceError(
-            f"file:{path}: not a video PyAV can read ({_first_line(error)})"
-        ) from None
+        raise SourceError(f"file:{path}: not a video PyAV can read ({first_line(error)})") from None
     try:
         check_video_stream(container, path)
     except BaseException:
@@ -69,7 +67,7 @@ def decoded_frames(path: Path) -> Iterator[tuple[np.ndarray, float]]:
             seconds = float(frame.time) if frame.time is not None else 0.0
             yield frame.to_ndarray(format="bgra"), seconds
     except Exception as error:  # FFmpegError mostly; a damaged header yields odd others
-        raise SourceError(f"file:{path}: damaged video ({_first_line(error)})") from None
+        raise SourceError(f"file:{path}: damaged video ({first_line(error)})") from None
     finally:
         container.close()
 
@@ -122,7 +120,3 @@ class FileSource:
             self._finished = True
             return None
         return pixels[0]
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from ltsd.errors import LtsdError
+from ltsd.errors import LtsdError, first_line
 from ltsd.frame import Frame
 from ltsd.sources import Source
 
@@ -64,8 +64,9 @@ class SupervisedSource:
         return True
 
     def _failed(self, error: Exception) -> None:
-        text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        message = text if isinstance(error, LtsdError) else f"{type(error).__name__}: {text}"
+        message = first_line(error)  # LtsdErrors name the thing; others are named by their type
+        if not isinstance(error, LtsdError) and message != type(error).__name__:
+            message = f"{type(error).__name__}: {message}"
         if message != self._last_error:
             log.warning("%s stopped (%s); trying again every %.0f s at most",
                         self.description, message, LONGEST_RETRY_S)  # fmt: skip
