@@ -8,10 +8,13 @@ is the whole world and nothing executable is ever loaded.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -174,19 +177,25 @@ def list_models(models_dir: Path) -> list[ModelListing]:
             continue
         try:
             info = read_info(path)
-            count = sum(math.prod(shape) for shape in expected_shapes(info.architecture).values())
+            count = declared_parameters(info.architecture)
             rows.append(ModelListing(path, size, info, count))
         except ModelError as error:
             rows.append(ModelListing(path, size, None, 0, str(error)))
     return rows
 
 
-def expected_shapes(spec: GeneratorSpec) -> dict[str, tuple[int, ...]]:
+@functools.lru_cache(maxsize=32)
+def expected_shapes(spec: GeneratorSpec) -> Mapping[str, tuple[int, ...]]:
     """Every weight's shape for `spec`, from a generator built on the meta device: no memory is
-    allocated, so a file declaring an absurdly wide network costs nothing to check."""
+    allocated, so a file declaring an absurdly wide network costs nothing to check. Cached:
+    listing, checking and loading a file all ask, and a folder's worlds share a few specs."""
     with torch.device("meta"):
         generator = UNetGenerator(spec)
-    return {key: tuple(value.shape) for key, value in generator.state_dict().items()}
+    return MappingProxyType({key: tuple(v.shape) for key, v in generator.state_dict().items()})
+
+
+def declared_parameters(spec: GeneratorSpec) -> int:
+    return sum(math.prod(shape) for shape in expected_shapes(spec).values())
 
 
 def _open(path: Path) -> Any:
@@ -225,14 +234,14 @@ def _info_from(handle: Any, path: Path) -> ModelInfo:
         raise ModelError(
             f"{path}: resolution {info.resolution} is not divisible by 2**{spec.depth}"
         )
-    parameters = sum(math.prod(shape) for shape in expected_shapes(spec).values())
+    parameters = declared_parameters(spec)
     if parameters > MAX_PARAMETERS:
         raise ModelError(f"{path}: {parameters:,} parameters is more than the "
                          f"{MAX_PARAMETERS:,} a live model may have")  # fmt: skip
     return info
 
 
-def _check_shapes(handle: Any, info: ModelInfo, path: Path) -> dict[str, tuple[int, ...]]:
+def _check_shapes(handle: Any, info: ModelInfo, path: Path) -> Mapping[str, tuple[int, ...]]:
     """The weights' names and shapes the architecture needs, checked against the file's header."""
     expected = expected_shapes(info.architecture)
     try:
