@@ -88,7 +88,7 @@ class Daemon:
         pipeline.notifier = ServiceNotifier()
         controls = Controls(pipeline, library, params, config, open_source)
         surfaces = ControlSurfaces(config, controls)
-        self.reporter = StatusReporter(pipeline, str(device), config.log)
+        reporter = self.reporter = StatusReporter(pipeline, str(device), config.log)
 
         def apply_live(new: Config) -> None:
             surfaces.reconfigure(new)
@@ -107,7 +107,6 @@ class Daemon:
                 target=library.preload, args=(self.stop,), name="ltsd-preload"
             )
             preload.start()
-            reporter = self.reporter
             status_thread = threading.Thread(target=reporter.run, args=(self.stop,), daemon=True)
             status_thread.start()
             try:

@@ -39,7 +39,6 @@ def decode_still(path: Path, longest_side: int | None = None) -> np.ndarray:
                     )
                 if longest_side is not None and max(width, height) > longest_side:
                     opened.thumbnail((longest_side, longest_side), Image.Resampling.BOX)
-                    return np.asarray(opened.convert("RGB"))
                 return np.asarray(opened.convert("RGB"))
     except StillError:
         raise

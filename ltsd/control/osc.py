@@ -153,11 +153,9 @@ class OscServer:
         self._subscribers.add(target)
 
     def unsubscribe(self, target: Client, sender: Client) -> None:
-        host = "127.0.0.1" if target[0] == "localhost" else target[0]
-        self._subscribers.discard((host, target[1]))
+        self._subscribers.discard(target)
 
     def _reply_address(self, host: str, sender_host: str) -> str:
-        host = "127.0.0.1" if host == "localhost" else host
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
@@ -450,7 +448,7 @@ def _feedback_target(arguments: tuple[Any, ...], client: Client) -> Client:
     host = arguments[1] if len(arguments) > 1 else client[0]
     if not isinstance(host, str) or not host or len(host) > 253:
         raise LtsdError("subscribe: expected a host name or address")
-    return host, int(port)
+    return ("127.0.0.1" if host == "localhost" else host), int(port)  # one target, not two
 
 
 def _parse_target(text: str) -> Client:

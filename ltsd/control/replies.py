@@ -3,7 +3,7 @@
 UDP senders can forge their address, so every reply is a datagram ltsd might be made to fire at a
 victim. Within one received batch a sender gets at most a few error replies and one status
 reply, however many messages its bundle held; over time each sender has a small budget per
-second for each kind (token buckets). What goes over is dropped and counted, not queued.
+second for each kind (token buckets). What goes over is dropped, not queued.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ MAX_SENDERS = 1024  # remembered senders; the oldest is forgotten beyond
 
 class ReplyLimiter:
     def __init__(self) -> None:
-        self.dropped = 0
         self._batch: Counter[tuple[str, str]] = Counter()
         self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
 
@@ -31,10 +30,7 @@ class ReplyLimiter:
         """May `client` get one more reply of `kind` ("error" or "status") now?"""
         key = (client[0], kind)  # by host: changing the source port does not buy more
         self._batch[key] += 1
-        if self._batch[key] > PER_BATCH[kind] or not self._take_token(key, PER_SECOND[kind]):
-            self.dropped += 1
-            return False
-        return True
+        return self._batch[key] <= PER_BATCH[kind] and self._take_token(key, PER_SECOND[kind])
 
     def _take_token(self, key: tuple[str, str], rate: float) -> bool:
         now = time.monotonic()

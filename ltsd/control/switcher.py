@@ -26,7 +26,6 @@ class Switcher:
         self._busy = False
         self._stopped = False
         self._unique = itertools.count()
-        self.superseded = 0
         self._thread = threading.Thread(target=self._work, name="ltsd-switch", daemon=True)
         self._thread.start()
 
@@ -34,8 +33,8 @@ class Switcher:
         """Queue `job`; one of the same `kind` still waiting is dropped. False when too many are
         waiting (the caller refuses the request)."""
         with self._ready:
-            if kind is not None and self._pending.pop(kind, None) is not None:
-                self.superseded += 1
+            if kind is not None:
+                self._pending.pop(kind, None)
             if len(self._pending) >= MAX_PENDING:
                 return False
             self._pending[kind or f"once-{next(self._unique)}"] = job
