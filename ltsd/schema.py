@@ -119,7 +119,8 @@ def build(cls: type[T], values: Mapping[str, Any] | None, prefix: str = "") -> T
     for key in values:
         if key not in fields:
             known = ", ".join(fields)
-            raise ConfigError(f"{prefix}{key}: unknown key (known keys here: {known})")
+            shown = key if isinstance(key, str) and key.isprintable() else repr(key)[:80]
+            raise ConfigError(f"{prefix}{shown}: unknown key (known keys here: {known})")
     kwargs: dict[str, Any] = {}
     for name, field in fields.items():
         if name not in values:
