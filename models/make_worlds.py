@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 NEBULAE = Path("/usr/share/stellarium/nebulae/default")
 LAND = Path("/usr/share/games/endless-sky/images/land")
 MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
+FLOWER_STAMPS = Path("/usr/share/tuxpaint/stamps/plants/flowers")
 
 # name → the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a rerun is the same run)
 # The shipped worlds were trained in two sittings: --minutes 62 (1,339 steps, λ_L1 100 for all),
@@ -47,14 +48,19 @@ WORLDS: dict[str, list[str]] = {
     "space": ["--steps", "2200", "--flips"],
     "ocean": ["--steps", "2200"],
     "clouds": ["--steps", "2200", "--l1-weight", "25"],
-    "flowers": ["--steps", "2200", "--flips", "--l1-weight", "25"],
+    "flowers": ["--steps", "6000", "--flips", "--l1-weight", "25"],
     "fire": ["--steps", "7000", "--l1-weight", "25"],
 }
 COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "16",
           "--d-scales", "2", "--upsample", "nearest", "--padding", "reflect",
           "--batch-size", "4", "--seed", "0", "--device", "cpu"]  # fmt: skip
-PACKAGES = {"space": "stellarium-data", "ocean": "endless-sky-data",
-            "clouds": "endless-sky-data", "flowers": "mate-backgrounds"}  # fmt: skip
+# name → the Debian packages its images come from, each with a file that shows it is installed
+PACKAGES: dict[str, list[tuple[str, Path]]] = {
+    "space": [("stellarium-data", NEBULAE)],
+    "ocean": [("endless-sky-data", LAND)],
+    "clouds": [("endless-sky-data", LAND)],
+    "flowers": [("mate-backgrounds", MATE_NATURE), ("tuxpaint-stamps-default", FLOWER_STAMPS)],
+}
 
 
 def ensure_package(package: str, probe: Path) -> None:
@@ -144,30 +150,74 @@ FLOWER_PHOTOS = {
     "Blinds.jpg": "Lennart Poettering, Andrea Cimitan, GPL-2+ (mate-backgrounds)",
     "RainDrops.jpg": "GPL-2+ (mate-backgrounds copyright file)",
 }
+FOLIAGE = ("Blinds.jpg", "GreenMeadow.jpg", "LadyBird.jpg", "RainDrops.jpg", "Garden.jpg")
+CLOSE_UPS = ("FreshFlower.jpg", "Garden.jpg", "YellowFlower.jpg")
 
 
-def flowers_images(folder: Path) -> list[str]:
-    """Eight photographs cut into overlapping crops at three zooms (whole, 2×2, 3×3 grids), so
-    petals appear at many sizes: too few photographs to learn the world from otherwise."""
+def flowers_images(folder: Path, beds: int = 240, side: int = 320) -> list[str]:
+    """Flower beds: tuxpaint-stamps' 24 cut-out flower photographs strewn densely, turned and
+    scaled, with soft shadows, over darkened foliage from mate-backgrounds' close-ups; plus
+    crops of the three flower close-ups and scikit-learn's flower.jpg.
+
+    Eight photographs alone taught only blobs of their colours (detail 1.7): the world needs
+    petals, at many sizes and angles, with dark gaps between them, as in Akten's flowers.
+    """
     import sklearn.datasets
+    from PIL import ImageEnhance, ImageFilter
 
-    sources = {MATE_NATURE / name: credit for name, credit in FLOWER_PHOTOS.items()}
+    rng = random.Random(0)
+    stamps = []
+    for path in sorted(FLOWER_STAMPS.glob("*.png")):
+        with Image.open(path) as opened:
+            stamp = opened.convert("RGBA")
+        alpha = stamp.getchannel("A").filter(ImageFilter.MinFilter(3))  # no grey fringe
+        stamp.putalpha(alpha)
+        stamps.append(stamp.crop(alpha.getbbox()))
+    foliage = []
+    for name in FOLIAGE:
+        with Image.open(MATE_NATURE / name) as opened:
+            foliage.append(ImageEnhance.Brightness(opened.convert("RGB")).enhance(0.55))
+    for index in range(beds):
+        ground = rng.choice(foliage)
+        crop = rng.randint(side, min(ground.size) // 2)
+        left, top = rng.randint(0, ground.width - crop), rng.randint(0, ground.height - crop)
+        bed = ground.crop((left, top, left + crop, top + crop)).resize(
+            (side, side), Image.Resampling.LANCZOS
+        )
+        for _ in range(rng.randint(10, 26)):
+            stamp = rng.choice(stamps)
+            diameter = rng.uniform(0.15, 0.55) * side
+            scale = min(diameter / max(stamp.size), 1.15)
+            size = (max(8, round(stamp.width * scale)), max(8, round(stamp.height * scale)))
+            flower = stamp.resize(size, Image.Resampling.LANCZOS).rotate(
+                rng.uniform(0, 360), Image.Resampling.BICUBIC, expand=True
+            )
+            x = rng.randint(-flower.width // 3, side - 2 * flower.width // 3)
+            y = rng.randint(-flower.height // 3, side - 2 * flower.height // 3)
+            shadow = flower.getchannel("A").filter(ImageFilter.GaussianBlur(4))
+            bed.paste((0, 0, 0), (x + 3, y + 4), shadow.point(lambda a: a * 6 // 10))
+            bed.paste(flower, (x, y), flower)
+        bed.save(folder / f"bed_{index:03d}.jpg", quality=95)
+    lines = [f"bed_000..{beds - 1:03d}.jpg: composited by models/make_worlds.py (seed 0) from"]
+    lines += [f"  {path.name}: tuxpaint-stamps-default, Bill Kendrick et al., GPL-2"
+              for path in sorted(FLOWER_STAMPS.glob("*.png"))]  # fmt: skip
+    lines += [f"  {name}: {FLOWER_PHOTOS.get(name, 'GPL-2+ (mate-backgrounds copyright file)')}"
+              for name in FOLIAGE]  # fmt: skip
+    close_ups = {MATE_NATURE / name: FLOWER_PHOTOS[name] for name in CLOSE_UPS}
     flower = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
-    sources[flower] = "vultilion on Flickr, CC BY 2.0 (scikit-learn)"
-    lines = []
-    for path, credit in sources.items():
+    close_ups[flower] = "vultilion on Flickr, CC BY 2.0 (scikit-learn)"
+    for path, credit in close_ups.items():
         with Image.open(path) as opened:
             image = opened.convert("RGB")
-        for grid in (1, 2, 3):
-            tile_w, tile_h = image.width * 2 // (grid + 1), image.height * 2 // (grid + 1)
-            for row in range(grid):
-                for column in range(grid):
-                    left = column * (image.width - tile_w) // max(grid - 1, 1)
-                    top = row * (image.height - tile_h) // max(grid - 1, 1)
-                    tile = image.crop((left, top, left + tile_w, top + tile_h))
-                    tile.thumbnail((900, 900), Image.Resampling.LANCZOS)
-                    tile.save(folder / f"{path.stem}_{grid}{row}{column}.jpg", quality=95)
-        lines.append(f"{path.name}: {credit}")
+        for index in range(10):
+            crop = rng.randint(min(image.size) // 3, min(image.size))
+            left = rng.randint(0, image.width - crop)
+            top = rng.randint(0, image.height - crop)
+            tile = image.crop((left, top, left + crop, top + crop))
+            tile.resize((side, side), Image.Resampling.LANCZOS).save(
+                folder / f"{path.stem}_{index}.jpg", quality=95
+            )
+        lines.append(f"{path.name} (10 crops): {credit}")
     return lines
 
 
@@ -207,13 +257,12 @@ MAKERS: dict[str, Callable[[Path], list[str]]] = {
     "flowers": flowers_images,
     "fire": fire_images,
 }
-PROBES = {"space": NEBULAE, "ocean": LAND, "clouds": LAND, "flowers": MATE_NATURE}
 
 
 def make_data(name: str, folder: Path) -> None:
     """Fill `folder` with the world's training images and write models/credits/NAME.txt."""
-    if name in PACKAGES:
-        ensure_package(PACKAGES[name], PROBES[name])
+    for package, probe in PACKAGES.get(name, []):
+        ensure_package(package, probe)
     folder.mkdir(parents=True, exist_ok=True)
     random.seed(0)
     lines = MAKERS[name](folder)
