@@ -80,6 +80,16 @@ class ParamInfo:
         value = low + norm * (high - low)
         return round(value) if self.kind is int else value
 
+    def to_norm(self, value: Any) -> float:
+        """The 0..1 knob position that stands for `value` (from_norm's inverse; a choice sits in
+        the middle of its slice, so a knob set there picks it back)."""
+        if self.kind is bool:
+            return 1.0 if value else 0.0
+        if self.spec.choices is not None:
+            return (self.spec.choices.index(value) + 0.5) / len(self.spec.choices)
+        low, high = self.spec.minimum, self.spec.maximum
+        return 0.0 if high == low else (float(value) - low) / (high - low)
+
     def coerce_loose(self, value: Any) -> Any:
         """Accept what controllers send (TouchDesigner floats, Max ints for toggles, bridges'
         strings and T/F); clamp numbers into range; refuse NaN, infinity and nonsense."""
@@ -93,11 +103,10 @@ class ParamInfo:
         elif self.spec.choices is not None:
             if isinstance(value, str) and value in self.spec.choices:
                 return value
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                index = int(value)
-                if 0 <= index < len(self.spec.choices):
-                    return self.spec.choices[index]
-        elif isinstance(value, int | float):
+            index = as_index(value)
+            if index is not None and 0 <= index < len(self.spec.choices):
+                return self.spec.choices[index]
+        elif isinstance(value, int | float) and not isinstance(value, bool):  # T/F is no number
             number = min(self.spec.maximum, max(self.spec.minimum, float(value)))
             return round(number) if self.kind is int else number
         raise ConfigError(f"{self.name}: expected {self.spec.allowed(self.kind)}, got {value!r}")
@@ -140,7 +149,8 @@ class ParamStore:
         return self._target
 
     def add_listener(self, listener: Listener) -> None:
-        """`listener(name, value)` runs after every accepted change, in the writer's thread."""
+        """`listener(name, value)` runs after every change of a value, in the writer's thread
+        (a value set again unchanged is not a change)."""
         self._listeners.append(listener)
 
     def set(self, name: str, value: Any, loose: bool = False) -> Any:
@@ -150,6 +160,8 @@ class ParamStore:
         accepted = self.checked(name, value, loose)
         info = PARAMS[name]
         with self._lock:
+            if getattr(self._target, name) == accepted:
+                return accepted  # nothing changed: nothing to apply, nobody to tell
             self._target = dataclasses.replace(self._target, **{name: accepted})
             if not (info.spec.continuous and self._target.smoothing > 0):
                 self._current = dataclasses.replace(self._current, **{name: accepted})
@@ -205,10 +217,34 @@ class ParamStore:
 
     def reset(self) -> None:
         with self._lock:
+            before = self._target
             self._target = self._current = self._initial
         for name in PARAMS:
-            for listener in self._listeners:
-                listener(name, getattr(self._initial, name))
+            value = getattr(self._initial, name)
+            if getattr(before, name) != value:
+                for listener in self._listeners:
+                    listener(name, value)
+
+
+def as_index(value: Any) -> int | None:
+    """A whole number as controllers send one (int, a float such as 2.0, or the text "2"); None
+    for anything else, booleans, fractions and NaN included."""
+    if isinstance(value, str):
+        value = _parse_text(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value)
+
+
+def is_release(arguments: tuple[Any, ...]) -> bool:
+    """A momentary button's release: a first argument of 0, 0.0, F or "0"/"false"/"off". A press
+    (1, T, a bang, or no argument at all) triggers; the release must not trigger again."""
+    if not arguments:
+        return False
+    first = _parse_text(arguments[0]) if isinstance(arguments[0], str) else arguments[0]
+    return first is False or (isinstance(first, int | float) and first == 0)
 
 
 def _parse_text(text: str) -> Any:

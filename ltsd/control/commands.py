@@ -7,7 +7,6 @@ leaves the running state exactly as it was.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import sys
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 from ltsd.config import Config, SourceConfig
 from ltsd.errors import LtsdError, SourceError
 from ltsd.library import ModelLibrary
-from ltsd.params import PARAMS, ParamStore
+from ltsd.params import PARAMS, ParamStore, as_index
 from ltsd.pipeline import Pipeline
 from ltsd.schema import spec_of
 from ltsd.sources import Source
@@ -57,7 +56,8 @@ class Controls:
         self._listeners: list[StateListener] = []
 
     def add_listener(self, listener: StateListener) -> None:
-        """`listener(what, value)` hears model and source changes ("model", "source")."""
+        """`listener(what, value)` hears model and source changes ("model", "source"); a switch
+        to what already plays is not a change."""
         self._listeners.append(listener)
 
     def set_param(self, name: str, value: Any) -> Any:
@@ -75,21 +75,20 @@ class Controls:
                 f"model {_short(name)}: no such model (have {', '.join(self.library.names())})"
             )
         model = self.library.get(name)
+        before = self.pipeline.model.name
         self.pipeline.set_model(model, self.params.targets().crossfade)
-        self._tell("model", name)
+        if name != before:
+            self._tell("model", name)
         return name
 
     def switch_model_index(self, index: Any) -> str:
         names = self.library.names()
-        if (
-            isinstance(index, bool)
-            or not isinstance(index, int | float)
-            or not math.isfinite(index)
-        ):
-            raise LtsdError(f"model/index: expected an integer, got {_short(index)}")
-        if not 0 <= int(index) < len(names):
-            raise LtsdError(f"model/index: {int(index)} is out of range 0..{len(names) - 1}")
-        return self.switch_model(names[int(index)])
+        position = as_index(index)
+        if position is None:
+            raise LtsdError(f"model/index: expected a whole number, got {_short(index)}")
+        if not 0 <= position < len(names):
+            raise LtsdError(f"model/index: {position} is out of range 0..{len(names) - 1}")
+        return self.switch_model(names[position])
 
     def step_model(self, step: int) -> str:
         names = self.library.names()
@@ -135,8 +134,9 @@ class Controls:
             self.config, source=dataclasses.replace(self.config.source, spec=spec)
         )
         self.pipeline.set_source(self._open_source(config))
-        self._source_spec = spec
-        self._tell("source", spec)
+        before, self._source_spec = self._source_spec, spec
+        if spec != before:
+            self._tell("source", spec)
         return spec
 
     def reset(self) -> None:
