@@ -113,6 +113,10 @@ class OscConfig:
         doc="networks (CIDR) /subscribe may send to besides the sender's address; empty = none",
     )  # fmt: skip
     max_subscribers: int = setting(32, 0, 1024, doc="feedback targets /subscribe may add")
+    booleans: str = setting(
+        "numbers", choices=("numbers", "tags"),
+        doc="how replies carry a boolean: numbers 0/1 (CHOP-style clients) or OSC's T/F tags",
+    )  # fmt: skip
     oscquery_port: int = setting(9001, 0, 65535, doc="HTTP port of the OSCQuery server (0 = off)")
 
 

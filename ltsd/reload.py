@@ -20,7 +20,10 @@ from ltsd.logs import LEVELS
 from ltsd.params import PARAMS, ParamStore
 
 log = logging.getLogger(__name__)
-LIVE_FIELDS = {"osc.allow", "osc.feedback", "source.media_dirs", "log.level"}
+LIVE_FIELDS = {
+    "osc.allow", "osc.feedback", "osc.reply_hosts", "osc.max_subscribers", "osc.booleans",
+    "source.media_dirs", "log.level",
+}  # fmt: skip
 
 
 class ConfigReloader:
