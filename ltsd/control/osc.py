@@ -30,7 +30,7 @@ from ltsd.control.commands import Controls, Status
 from ltsd.control.replies import ReplyLimiter
 from ltsd.control.switcher import Switcher
 from ltsd.errors import LtsdError
-from ltsd.params import PARAMS, ParamInfo
+from ltsd.params import PARAMS, ParamInfo, as_index, is_release
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,17 @@ RECEIVE_BUFFER_BYTES = 4 << 20  # holds a burst of knob messages while a batch i
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One address: how many arguments it takes, what it does, what it means (for docs)."""
+    """One address: how many arguments it takes, what it does, what it means (for docs).
+
+    `alias_of` names the address an older spelling stands for: it works over OSC but is left out
+    of the OSCQuery tree, where a node cannot be a parameter and a folder at once."""
 
     arguments: tuple[str, ...]  # argument descriptions; "[...]" ones are optional
     action: Callable[[tuple[Any, ...], Client], None]
     doc: str
+    alias_of: str | None = None
+    momentary: bool = False  # a command a button triggers: its release (0, F) does nothing
+    in_tree: bool = True  # listed in OSCQuery (the reply plumbing is OSC-only)
 
     @property
     def required(self) -> int:
@@ -56,6 +62,11 @@ class Route:
 
 def param_address(prefix: str, info: ParamInfo) -> str:
     return f"{prefix}/{info.spec.group}/{info.name}" if info.spec.group else f"{prefix}/{info.name}"
+
+
+def norm_address(prefix: str, info: ParamInfo) -> str:
+    """The 0..1 knob address in the sibling tree: /ltsd/norm/pre/blur_factor."""
+    return prefix + "/norm" + param_address("", info)
 
 
 @dataclass
@@ -79,12 +90,16 @@ class OscServer:
         self._replies = ReplyLimiter()
         self._switcher = Switcher()
         prefix = self.prefix  # switches of one kind: the newest waiting one wins
-        self._slow = {f"{prefix}/model": "model", f"{prefix}/model/index": "model",
-                      f"{prefix}/model/next": None, f"{prefix}/model/prev": None,
+        self._slow = {f"{prefix}/model": "model", f"{prefix}/models/index": "model",
+                      f"{prefix}/models/next": None, f"{prefix}/models/prev": None,
                       f"{prefix}/source": "source"}  # fmt: skip
+        for address, route in self.routes.items():
+            if route.alias_of in self._slow:
+                self._slow[address] = self._slow[route.alias_of]
         self.reconfigure(config)
         self._socket: socket.socket | None = None
         self._coalesce_keys = coalesce_keys(self.routes, self.prefix)
+        self._norm_addresses = norm_addresses(self.routes, self.prefix)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._log_window_start = 0.0
@@ -101,6 +116,7 @@ class OscServer:
         ]
         self._max_subscribers = config.max_subscribers
         self._fixed_targets = {_parse_target(target) for target in config.feedback}
+        self._booleans_as_numbers = config.booleans == "numbers"
 
     @property
     def port(self) -> int:
@@ -155,15 +171,16 @@ class OscServer:
     def unsubscribe(self, target: Client, sender: Client) -> None:
         self._subscribers.discard(target)
 
-    def _reply_address(self, host: str, sender_host: str) -> str:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            raise LtsdError("subscribe: the host must be an IP address (or localhost)") from None
-        if str(address) == sender_host or any(address in net for net in self._reply_networks):
-            return str(address)
+    def _reply_address(self, host: str, sender_host: str, what: str = "subscribe") -> str:
+        address = canonical_host(host)
+        if address is None:
+            raise LtsdError(f"{what}: the host must be an IP address (or localhost)")
+        if address == canonical_host(sender_host) or any(
+            ipaddress.ip_address(address) in net for net in self._reply_networks
+        ):
+            return address
         raise LtsdError(
-            "subscribe: only the sender's own address may subscribe (osc.reply_hosts lists "
+            f"{what}: only the sender's own address may be answered (osc.reply_hosts lists "
             "networks that may be named instead)"
         )
 
@@ -172,28 +189,38 @@ class OscServer:
             return
         builder = OscMessageBuilder(address)
         for value in values:
+            if isinstance(value, bool) and self._booleans_as_numbers:
+                value = int(value)  # a CHOP channel or a [route] wants 0/1, not a bare tag
             builder.add_arg(value)
         # a subscriber that went away (or never existed) must not affect anyone else
         with contextlib.suppress(OSError, ValueError, BuildError):
             self._socket.sendto(builder.build().dgram, client)
 
-    def send_status(self, client: Client) -> None:
-        """The whole state to one client: every parameter at its own address, then the rest.
-        At most once per batch and a few times a second per sender (`ReplyLimiter`)."""
-        if not self._replies.allow(client, "status"):
+    def send_status(self, arguments: tuple[Any, ...], sender: Client) -> None:
+        """The whole state: at PORT (and HOST) when named — where a client that sends from one
+        port and listens on another hears it — else to the sender and to the subscribers on the
+        sender's host. At most once per batch and a few times a second per sender."""
+        if arguments:
+            host, port = _reply_target(arguments, sender, "status")
+            targets = {(self._reply_address(host, sender[0], "status"), port)}
+        else:
+            host = canonical_host(sender[0])
+            targets = {sender} | {t for t in self._targets() if canonical_host(t[0]) == host}
+        if not self._replies.allow(sender, "status"):
             return
         if not self._switcher.idle():  # answer once the switches asked for before it are done
-            self._switcher.submit(lambda: self._send_status_now(client))
+            self._switcher.submit(lambda: self._send_status_now(targets))
             return
-        self._send_status_now(client)
+        self._send_status_now(targets)
 
-    def _send_status_now(self, client: Client) -> None:
+    def _send_status_now(self, targets: set[Client]) -> None:
         status = self.controls.status()
-        for name, value in status.params.items():
-            self.send(client, param_address(self.prefix, PARAMS[name]), value)
-        self.send(client, f"{self.prefix}/status/models", *status.models)
-        self._send_status_lines(client, status)
-        self.send(client, f"{self.prefix}/status/end")
+        for client in targets:
+            for name, value in status.params.items():
+                self.send(client, param_address(self.prefix, PARAMS[name]), value)
+            self.send(client, f"{self.prefix}/status/models", *status.models)
+            self._send_status_lines(client, status)
+            self.send(client, f"{self.prefix}/status/end")
 
     def handle_datagram(self, data: bytes, client: Client) -> None:
         self.handle_datagrams([(data, client)])
@@ -202,17 +229,23 @@ class OscServer:
         """Parse a batch of datagrams, then apply their messages in order; nothing can raise.
 
         A parameter change that a later message in the same batch overrides is skipped: a knob
-        or a flood then costs one change per parameter per batch, not one per message.
+        or a flood then costs one change per parameter per batch, not one per message. A bad
+        value is answered at its place in the batch, so a `/subscribe` before it hears it.
         """
         self._replies.new_batch()
         messages: list[Message] = []
         for data, client in batch:
             messages.extend(self._parse(data, client))
-        valid = [message for message in messages if not self._refused_change(message)]
-        kept = latest_changes(valid, self._coalesce_keys)
+        refusals = [self._change_refusal(message) for message in messages]
+        valid = [m for m, refusal in zip(messages, refusals, strict=True) if refusal is None]
+        kept = {id(message) for message in latest_changes(valid, self._coalesce_keys)}
         self.counters.superseded += len(valid) - len(kept)
-        for address, arguments, client in kept:
-            self._dispatch(address, arguments, client)
+        for message, refusal in zip(messages, refusals, strict=True):
+            address, arguments, client = message
+            if refusal is not None:
+                self._refuse(client, address, refusal)
+            elif id(message) in kept:
+                self._dispatch(address, arguments, client)
 
     def _parse(self, data: bytes, client: Client) -> list[Message]:
         self.counters.received += 1
@@ -229,25 +262,24 @@ class OscServer:
             return []
         return [(t.message.address, tuple(t.message.params), client) for t in packet.messages]
 
-    def _refused_change(self, message: Message) -> bool:
-        """Check a parameter change without applying it, and answer it if it is refused: every
+    def _change_refusal(self, message: Message) -> str | None:
+        """Why a parameter change would be refused, checked without applying it, so that every
         bad value gets its error even when a later message in the batch supersedes it."""
-        address, arguments, client = message
+        address, arguments, _ = message
         name = self._coalesce_keys.get(address)
         if name is None:
-            return False
+            return None
         params = self.controls.params
         try:
             if not arguments:
                 raise LtsdError(f"expected {self.routes[address].arguments[0]}")
-            if address.endswith("/norm"):
+            if address in self._norm_addresses:
                 params.checked_norm(name, arguments[0])
             else:
                 params.checked(name, arguments[0], loose=True)
         except LtsdError as error:
-            self._refuse(client, address, str(error))
-            return True
-        return False
+            return str(error)
+        return None
 
     def _dispatch(self, address: str, arguments: tuple[Any, ...], client: Client) -> None:
         route = self.routes.get(address)
@@ -258,6 +290,8 @@ class OscServer:
             expected = ", ".join(route.arguments) or "no arguments"
             self._refuse(client, address, f"expected {expected}")
             return
+        if route.momentary and is_release(arguments):
+            return  # a button's release: the press already did it
         if address in self._slow:  # loads and opens: on the switch thread, never this one
             kind = self._slow[address]
             if not self._switcher.submit(lambda: self._apply(route, arguments, client, address),
@@ -281,10 +315,13 @@ class OscServer:
         self.counters.accepted += 1
 
     def _refuse(self, client: Client, address: str, reason: str) -> None:
+        """`/ltsd/error` to the sender and to every feedback target (a controller that sends
+        from a port nobody listens on still hears it there), within each one's reply budget."""
         self.counters.refused += 1
         address = address if len(address) <= 200 else address[:197] + "..."
-        if self._replies.allow(client, "error"):
-            self.send(client, f"{self.prefix}/error", address, reason)
+        for target in {client} | self._targets():
+            if self._replies.allow(target, "error"):
+                self.send(target, f"{self.prefix}/error", address, reason)
         self._log_refusal(client, address, reason)
 
     def _log_refusal(self, client: Client, address: str, reason: str) -> None:
@@ -353,46 +390,65 @@ class OscServer:
 
 
 def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str, Route]:
-    """The address space: fixed commands plus two addresses per registry parameter."""
+    """The address space: commands, and per registry parameter its address and its 0..1 knob
+    address (in the /norm tree, and the older ADDRESS/norm spelling)."""
+    step_next = Route((), lambda a, c: controls.step_model(+1), "next model (momentary)",
+                      momentary=True)  # fmt: skip
+    step_prev = Route((), lambda a, c: controls.step_model(-1), "previous model (momentary)",
+                      momentary=True)  # fmt: skip
+    by_index = Route(
+        ("int index",), lambda a, c: controls.switch_model_index(a[0]),
+        "switch by position in `ltsd models` order (MIDI program changes)",
+    )  # fmt: skip
     routes = {
         f"{prefix}/model": Route(
             ("string name",), lambda a, c: controls.switch_model(a[0]),
             "switch model, crossfading over `crossfade` seconds",
         ),
-        f"{prefix}/model/index": Route(
-            ("int index",), lambda a, c: controls.switch_model_index(a[0]),
-            "switch by position in `ltsd models` order (MIDI-friendly)",
-        ),
-        f"{prefix}/model/next": Route((), lambda a, c: controls.step_model(+1), "next model"),
-        f"{prefix}/model/prev": Route((), lambda a, c: controls.step_model(-1), "previous model"),
+        f"{prefix}/models/index": by_index,
+        f"{prefix}/models/next": step_next,
+        f"{prefix}/models/prev": step_prev,
         f"{prefix}/source": Route(
             ("string source",), lambda a, c: controls.set_source(a[0]),
             "switch the source: synthetic, ndi:NAME, camera:DEVICE, or file:PATH / images:DIR in "
             "a media folder",
         ),
         f"{prefix}/reset": Route(
-            (), lambda a, c: controls.reset(), "all parameters back to the configuration's values"
+            (), lambda a, c: controls.reset(),
+            "all parameters back to the configuration's values (momentary)", momentary=True,
         ),
         f"{prefix}/status": Route(
-            (), lambda a, c: server.send_status(c), "reply to the sender with the whole state"
+            ("[int port]", "[string host]"), lambda a, c: server.send_status(a, c),
+            "the whole state, at PORT of the sender's host (or HOST) if given, else to the "
+            "sender and its host's subscribers", in_tree=False,
         ),
         f"{prefix}/subscribe": Route(
-            ("int port", "[string host]"), lambda a, c: server.subscribe(_feedback_target(a, c), c),
-            "add a feedback target: the sender's own address (or osc.reply_hosts)",
+            ("int port", "[string host]"),
+            lambda a, c: server.subscribe(_reply_target(a, c, "subscribe"), c),
+            "add a feedback target: the sender's own address (or osc.reply_hosts)", in_tree=False,
         ),
         f"{prefix}/unsubscribe": Route(
             ("int port", "[string host]"),
-            lambda a, c: server.unsubscribe(_feedback_target(a, c), c), "remove a feedback target",
+            lambda a, c: server.unsubscribe(_reply_target(a, c, "unsubscribe"), c),
+            "remove a feedback target", in_tree=False,
         ),
     }  # fmt: skip
+    for old, new in (("index", by_index), ("next", step_next), ("prev", step_prev)):
+        routes[f"{prefix}/model/{old}"] = Route(
+            new.arguments, new.action, f"same as `{prefix}/models/{old}`",
+            alias_of=f"{prefix}/models/{old}", momentary=new.momentary,
+        )  # fmt: skip
     for info in PARAMS.values():
-        address = param_address(prefix, info)
-        routes[address] = Route(
+        routes[param_address(prefix, info)] = Route(
             (f"{_osc_type_word(info)} value",), _setter(controls, info.name), info.spec.doc
         )
-        routes[address + "/norm"] = Route(
-            ("float 0..1",), _norm_setter(controls, info.name),
-            f"{info.name} mapped from 0..1 onto its range (knobs)",
+    for info in PARAMS.values():
+        knob = Route(("float 0..1",), _norm_setter(controls, info.name),
+                     f"{info.name} mapped from 0..1 onto its range (knobs)")  # fmt: skip
+        routes[norm_address(prefix, info)] = knob
+        routes[param_address(prefix, info) + "/norm"] = Route(
+            knob.arguments, knob.action, f"same as `{norm_address(prefix, info)}`",
+            alias_of=norm_address(prefix, info),
         )  # fmt: skip
     return routes
 
@@ -402,8 +458,16 @@ def coalesce_keys(routes: dict[str, Route], prefix: str) -> dict[str, str]:
     keys = {}
     for info in PARAMS.values():
         address = param_address(prefix, info)
-        keys[address] = keys[address + "/norm"] = info.name
+        keys[address] = keys[address + "/norm"] = keys[norm_address(prefix, info)] = info.name
     return {address: name for address, name in keys.items() if address in routes}
+
+
+def norm_addresses(routes: dict[str, Route], prefix: str) -> frozenset[str]:
+    """Every address that takes a 0..1 knob position, in both spellings."""
+    knobs = set()
+    for info in PARAMS.values():
+        knobs |= {norm_address(prefix, info), param_address(prefix, info) + "/norm"}
+    return frozenset(knobs & routes.keys())
 
 
 def latest_changes(messages: list[Message], keys: dict[str, str]) -> list[Message]:
@@ -441,14 +505,30 @@ def _osc_type_word(info: ParamInfo) -> str:
     return "int" if info.kind is int else "float"
 
 
-def _feedback_target(arguments: tuple[Any, ...], client: Client) -> Client:
-    port = arguments[0]
-    if isinstance(port, bool) or not isinstance(port, int | float) or not 1 <= port <= 65535:
-        raise LtsdError(f"subscribe: expected a port from 1 to 65535, got {port!r}"[:200])
+def _reply_target(arguments: tuple[Any, ...], client: Client, what: str) -> Client:
+    """(host, port) from `PORT [HOST]` arguments; the sender's host when HOST is left out."""
+    port = as_index(arguments[0])
+    if port is None or not 1 <= port <= 65535:
+        raise LtsdError(f"{what}: expected a port from 1 to 65535, got {arguments[0]!r}"[:200])
     host = arguments[1] if len(arguments) > 1 else client[0]
     if not isinstance(host, str) or not host or len(host) > 253:
-        raise LtsdError("subscribe: expected a host name or address")
-    return ("127.0.0.1" if host == "localhost" else host), int(port)  # one target, not two
+        raise LtsdError(f"{what}: expected a host name or address")
+    return canonical_host(host) or host, port  # one client is one target, however spelt
+
+
+def canonical_host(host: str) -> str | None:
+    """One spelling per address: localhost → 127.0.0.1, ::ffff:a.b.c.d → a.b.c.d, IPv6
+    compressed; None when `host` is not an IP address (names are never resolved)."""
+    host = host.strip().lower().rstrip(".")
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def _parse_target(text: str) -> Client:
