@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 import socket
 import threading
 from http import HTTPStatus
@@ -19,13 +20,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from ltsd.control.osc import OscServer, param_address
+from ltsd.control.osc import OscServer, canonical_host, norm_address, param_address
 from ltsd.errors import LtsdError
 from ltsd.params import PARAMS, ParamInfo
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 64
 IDLE_TIMEOUT_S = 5.0
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 ACCESS_READ, ACCESS_WRITE, ACCESS_READ_WRITE = 1, 2, 3
 EXTENSIONS = {
@@ -43,31 +45,67 @@ def osc_type_tag(info: ParamInfo) -> str:
 
 
 def namespace(osc: OscServer) -> dict[str, Any]:
-    """The full OSCQuery tree: every route of the OSC server, parameters with live values."""
-    values = osc.controls.status().params
-    parameter_nodes = {param_address(osc.prefix, info): info for info in PARAMS.values()}
-    root: dict[str, Any] = {"FULL_PATH": "/", "CONTENTS": {}}
-    for address, route in sorted(osc.routes.items()):
+    """The full OSCQuery tree, values read live.
+
+    Every address is a leaf (a method) and every folder only a folder, as strict clients
+    (Chataigne, python-oscquery) require: 0..1 knobs live in the sibling /norm tree, model
+    stepping under /models, read-only status values under /status. Older spellings (ADDRESS/norm,
+    /model/next) and the OSC-only plumbing (/status, /subscribe) work over OSC but are not listed.
+    """
+    prefix = osc.prefix
+    status = osc.controls.status()
+    parameters = {param_address(prefix, info): info for info in PARAMS.values()}
+    knobs = {norm_address(prefix, info): info for info in PARAMS.values()}
+    index = status.models.index(status.model) if status.model in status.models else 0
+    special: dict[str, dict[str, Any]] = {
+        f"{prefix}/model": {"TYPE": "s", "ACCESS": ACCESS_READ_WRITE, "VALUE": [status.model],
+                            "RANGE": [{"VALS": status.models}]},
+        f"{prefix}/models/index": {"TYPE": "i", "ACCESS": ACCESS_READ_WRITE, "VALUE": [index],
+                                   "RANGE": [{"MIN": 0, "MAX": max(0, len(status.models) - 1)}],
+                                   "CLIPMODE": ["none"]},
+        f"{prefix}/source": {"TYPE": "s", "ACCESS": ACCESS_READ_WRITE, "VALUE": [status.source]},
+    }  # fmt: skip
+    root: dict[str, Any] = {"FULL_PATH": "/", "ACCESS": 0, "CONTENTS": {}}
+    for address, route in osc.routes.items():
+        if route.alias_of or not route.in_tree:
+            continue
         node = _node_at(root, address)
         node["DESCRIPTION"] = route.doc
-        info = parameter_nodes.get(address)
-        if info is not None:
-            node.update(_parameter_attributes(info, values[info.name]))
-        elif address.endswith("/norm"):
-            node.update({"TYPE": "f", "ACCESS": ACCESS_WRITE, "RANGE": [{"MIN": 0.0, "MAX": 1.0}],
-                         "CLIPMODE": "both"})  # fmt: skip
-        else:
-            node.update({"TYPE": _command_type(route.arguments), "ACCESS": ACCESS_WRITE})
+        if address in parameters:
+            info = parameters[address]
+            node.update(_parameter_attributes(info, status.params[info.name]))
+        elif address in knobs:
+            info = knobs[address]
+            node.update({"TYPE": "f", "ACCESS": ACCESS_READ_WRITE,
+                         "VALUE": [info.to_norm(status.params[info.name])],
+                         "RANGE": [{"MIN": 0.0, "MAX": 1.0}], "CLIPMODE": ["both"]})  # fmt: skip
+        elif address in special:
+            node.update(special[address])
+        else:  # a command: a bang (nil) that a trigger or a button's press sends
+            node.update({"TYPE": "N", "ACCESS": ACCESS_WRITE, "VALUE": [None]})
+    for name, kind, value, unit, doc in (
+        ("fps", "f", float(status.fps), "", "frames a second going out"),
+        ("latency", "f", float(status.latency_ms), "ms", "camera frame in to world frame out"),
+        ("model", "s", status.model, "", "the world that plays"),
+        ("source", "s", status.source, "", "what the camera is"),
+    ):
+        node = _node_at(root, f"{prefix}/status/{name}")
+        node.update({"TYPE": kind, "ACCESS": ACCESS_READ, "VALUE": [value], "DESCRIPTION": doc})
+        if unit:
+            node["UNIT"] = [unit]
     return root
 
 
 def host_info(osc: OscServer) -> dict[str, Any]:
-    return {
+    info = {
         "NAME": "ltsd",
         "OSC_PORT": osc.port,
         "OSC_TRANSPORT": "UDP",
         "EXTENSIONS": EXTENSIONS,
     }
+    if osc.config.host not in WILDCARD_HOSTS:  # else the address the client reached us on
+        info["OSC_IP"] = osc.config.host
+    return info
 
 
 def _parameter_attributes(info: ParamInfo, value: Any) -> dict[str, Any]:
@@ -80,17 +118,10 @@ def _parameter_attributes(info: ParamInfo, value: Any) -> dict[str, Any]:
         attributes["RANGE"] = [{"VALS": list(info.spec.choices)}]
     elif info.kind is not bool:
         attributes["RANGE"] = [{"MIN": info.spec.minimum, "MAX": info.spec.maximum}]
-        attributes["CLIPMODE"] = "both"
+        attributes["CLIPMODE"] = ["both"]
     if info.spec.unit:
         attributes["UNIT"] = [info.spec.unit]
     return attributes
-
-
-def _command_type(arguments: tuple[str, ...]) -> str:
-    words = [a.strip("[]").split()[0] for a in arguments]
-    return "".join(
-        {"int": "i", "float": "f", "string": "s", "bool": "T"}.get(w, "s") for w in words
-    )
 
 
 def _node_at(root: dict[str, Any], address: str) -> dict[str, Any]:
@@ -98,7 +129,10 @@ def _node_at(root: dict[str, Any], address: str) -> dict[str, Any]:
     path = ""
     for part in address.strip("/").split("/"):
         path += "/" + part
-        node = node.setdefault("CONTENTS", {}).setdefault(part, {"FULL_PATH": path})
+        node = node.setdefault("CONTENTS", {}).setdefault(
+            part,
+            {"FULL_PATH": path, "ACCESS": 0},  # a folder until given a value
+        )
     return node
 
 
@@ -149,25 +183,56 @@ class OscQueryServer:
             self._http.server_close()
 
     def _advertise(self) -> None:
-        """Announce `_oscjson._tcp` over mDNS where ltsd listens: on loopback only when it listens
-        on loopback (an OSC server nobody else can reach is not announced to the LAN)."""
+        """Announce `_oscjson._tcp` (OSCQuery) and `_osc._udp` (plain OSC browsers) over mDNS,
+        where ltsd listens: on loopback only when it listens on loopback (an OSC server nobody
+        else can reach is not announced to the LAN), else with every LAN address it has."""
         try:
-            from zeroconf import InterfaceChoice, ServiceInfo, Zeroconf
+            from zeroconf import InterfaceChoice, ServiceInfo, Zeroconf, get_all_addresses
         except ImportError:
-            return  # optional: `pip install "ltsd[mdns]"` for mDNS discovery
+            return  # optional: zeroconf (the "mdns" extra) for mDNS discovery
         try:
-            loopback = ipaddress.ip_address(socket.gethostbyname(self.host)).is_loopback
-            listening = self.host not in ("", "0.0.0.0", "::")
-            shown = socket.gethostbyname(self.host if listening else socket.gethostname())
-            info = ServiceInfo("_oscjson._tcp.local.", f"ltsd-{self.port}._oscjson._tcp.local.",
-                               addresses=[socket.inet_aton(shown)], port=self.port,
-                               server=f"ltsd-{self.port}.local.")  # fmt: skip
-            zeroconf = Zeroconf(interfaces=[shown] if loopback else InterfaceChoice.All)
-            zeroconf.register_service(info)
+            listening = canonical_host(self.host) if self.host not in WILDCARD_HOSTS else None
+            addresses = announced_addresses(self.host, get_all_addresses())
+            name = instance_name(socket.gethostname(), self.port)
+            packed = [socket.inet_aton(address) for address in addresses]
+            server = f"{name}.local."
+            services = [
+                ServiceInfo("_oscjson._tcp.local.", f"{name}._oscjson._tcp.local.",
+                            addresses=packed, port=self.port, server=server,
+                            properties={"txtvers": "1", "osc_port": str(self.osc.port),
+                                        "osc_transport": "UDP", "path": "/"}),
+                ServiceInfo("_osc._udp.local.", f"{name}._osc._udp.local.", addresses=packed,
+                            port=self.osc.port, server=server,
+                            properties={"txtvers": "1", "oscquery_port": str(self.port)}),
+            ]  # fmt: skip
+            zeroconf = Zeroconf(interfaces=[listening] if listening else InterfaceChoice.All)
+            for info in services:  # a taken name is renamed (NAME-2): say which one we got
+                zeroconf.register_service(info, allow_name_change=True)
             self._mdns = zeroconf
-            log.info("OSCQuery: advertised over mDNS as %s", info.name)
+            names = " and ".join(info.name for info in services)
+            log.info("OSCQuery: advertised over mDNS as %s at %s", names, ", ".join(addresses))
         except Exception as error:  # mDNS is a convenience; no network for it must not stop ltsd
             log.warning("OSCQuery: not advertised over mDNS (%s)", error)
+
+
+def instance_name(hostname: str, port: int) -> str:
+    """`ltsd-HOST-PORT`: two ltsd on one machine, or one on each of two, never share a name."""
+    host = re.sub(r"[^A-Za-z0-9-]+", "-", hostname.split(".")[0]).strip("-")[:40] or "host"
+    return f"ltsd-{host}-{port}"
+
+
+def announced_addresses(host: str, interface_addresses: list[str]) -> list[str]:
+    """The IPv4 addresses to announce: the one ltsd listens on, or — listening on every
+    interface — each non-loopback address of the machine (the host name's address is often
+    127.0.1.1 on Debian and Ubuntu, useless to the LAN); loopback only when there is no other."""
+    if host not in WILDCARD_HOSTS:
+        return [canonical_host(host) or socket.gethostbyname(host)]
+    usable = []
+    for text in interface_addresses:
+        address = ipaddress.ip_address(text)
+        if address.version == 4 and not (address.is_loopback or address.is_link_local):
+            usable.append(str(address))
+    return sorted(set(usable)) or ["127.0.0.1"]
 
 
 class BoundedHTTPServer(ThreadingHTTPServer):
@@ -200,12 +265,19 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
 def _handler_for(osc: OscServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # persistent connections, as the proposal asks
         timeout = IDLE_TIMEOUT_S  # per socket operation: a silent client is dropped
 
         def do_GET(self) -> None:
+            self._answer(send_body=True)
+
+        def do_HEAD(self) -> None:
+            self._answer(send_body=False)
+
+        def _answer(self, send_body: bool) -> None:
             url = urlsplit(self.path)
             if url.query == "HOST_INFO":
-                self._json(host_info(osc))
+                self._json(host_info(osc), send_body)
                 return
             node = _find(namespace(osc), url.path)
             if node is None:
@@ -213,19 +285,21 @@ def _handler_for(osc: OscServer) -> type[BaseHTTPRequestHandler]:
                 return
             if url.query:
                 if url.query not in node:
-                    self.send_error(HTTPStatus.NO_CONTENT)
+                    self.send_response(HTTPStatus.NO_CONTENT)
+                    self.end_headers()
                     return
-                self._json({url.query: node[url.query]})
+                self._json({url.query: node[url.query]}, send_body)
                 return
-            self._json(node)
+            self._json(node, send_body)
 
-        def _json(self, body: dict[str, Any]) -> None:
+        def _json(self, body: dict[str, Any], send_body: bool) -> None:
             data = json.dumps(body).encode()
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if send_body:
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("OSCQuery: " + format, *args)
