@@ -594,6 +594,7 @@ def test_a_slow_model_load_does_not_hold_up_the_knobs(processes, models_dir, tmp
         subscribe.add_arg(listener.getsockname()[1])
         peer.client.send(subscribe.build())
         peer.status()  # the subscription is in place
+        replies_within(listener, 0.5)  # the status went to the sender's host's subscribers too
         peer.send("/ltsd/model", "big")
         peer.send("/ltsd/mix", 0.25)
         heard = [address for address in replies_within(listener, 6.0)

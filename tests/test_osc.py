@@ -20,8 +20,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.config import Config, OscConfig
 from ltsd.control.commands import Controls
-from ltsd.control.osc import OscServer, latest_changes, param_address
-from ltsd.control.oscquery import namespace
+from ltsd.control.osc import OscServer, latest_changes, norm_address, param_address
+from ltsd.control.oscquery import instance_name, namespace
 from ltsd.harness.receiver import NdiReceiver
 from ltsd.library import ModelLibrary
 from ltsd.params import PARAMS, LiveParams, ParamInfo, ParamStore
@@ -88,14 +88,20 @@ def test_every_parameter_address_changes_the_live_state(daemon):
         value = other_value(info)
         peer.send(address, value)
         reported = peer.status()[address]
-        assert reported == pytest.approx(value), address
-        peer.send(address + "/norm", 1.0)
+        assert reported == pytest.approx(as_replied(value)), address
+        knob = norm_address("/ltsd", info) if info.kind is bool else address + "/norm"
+        peer.send(knob, 1.0)  # both spellings of the 0..1 knob address
         top = True if info.kind is bool else (info.spec.choices or [info.spec.maximum])[-1]
-        assert peer.status()[address] == pytest.approx(top), address + "/norm"
+        assert peer.status()[address] == pytest.approx(as_replied(top)), knob
     peer.send("/ltsd/reset")
     state = peer.status()
     for info in PARAMS.values():
-        assert state[param_address("/ltsd", info)] == pytest.approx(info.default)
+        assert state[param_address("/ltsd", info)] == pytest.approx(as_replied(info.default))
+
+
+def as_replied(value: Any) -> Any:
+    """What a reply carries for `value`: booleans as numbers 0/1 (osc.booleans: numbers)."""
+    return int(value) if isinstance(value, bool) else value
 
 
 def test_model_addresses_switch_by_name_index_and_cycle(daemon):
@@ -259,7 +265,7 @@ def test_oscquery_is_advertised_over_mdns_on_loopback(daemon):
 
     browser = Zeroconf(interfaces=["127.0.0.1"])  # the daemon listens on loopback only
     try:
-        name = f"ltsd-{daemon['query_port']}._oscjson._tcp.local."
+        name = f"{instance_name(socket.gethostname(), daemon['query_port'])}._oscjson._tcp.local."
         info = browser.get_service_info("_oscjson._tcp.local.", name, timeout=5000)
     finally:
         browser.close()
@@ -287,7 +293,7 @@ def test_a_flood_of_garbage_over_udp_leaves_frames_and_status_working(daemon):
 
 def assert_in_range(info: ParamInfo, value: Any) -> None:
     if info.kind is bool:
-        assert isinstance(value, bool)
+        assert value in (0, 1) and not isinstance(value, float), value  # booleans as numbers
     elif info.spec.choices is not None:
         assert value in info.spec.choices
     else:
@@ -371,18 +377,26 @@ def _message(address: str, value: Any) -> bytes:
     return builder.build().dgram
 
 
-def test_docs_osc_md_is_generated_from_the_registry():
-    from ltsd.control.docs import osc_reference
+def test_docs_osc_md_is_generated_from_the_registry_and_the_coercion_functions():
+    from ltsd.control.docs import coercion_table, osc_reference
 
     committed = (Path(__file__).parent.parent / "docs" / "osc.md").read_text()
     assert osc_reference() in committed, "docs/osc.md is stale: run python -m ltsd.control.docs"
+    assert coercion_table() in committed, "docs/osc.md is stale: run python -m ltsd.control.docs"
 
 
-def test_namespace_lists_every_route(in_process_server):
-    tree = namespace(in_process_server)
-    text = json.dumps(tree)
-    for address in in_process_server.routes:
-        assert f'"FULL_PATH": "{address}"' in text
+def test_namespace_lists_every_route_but_aliases_and_reply_plumbing(in_process_server):
+    nodes: dict[str, dict] = {}
+
+    def walk(node: dict) -> None:
+        nodes[node["FULL_PATH"]] = node
+        for child in node.get("CONTENTS", {}).values():
+            walk(child)
+
+    walk(namespace(in_process_server))
+    for address, route in in_process_server.routes.items():
+        controllable = address in nodes and "TYPE" in nodes[address]  # else absent or a folder
+        assert controllable == (route.in_tree and route.alias_of is None), address
 
 
 def test_source_address_switches_the_source_while_output_keeps_flowing(daemon):
