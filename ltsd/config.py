@@ -117,7 +117,18 @@ class OscConfig:
         "numbers", choices=("numbers", "tags"),
         doc="how replies carry a boolean: numbers 0/1 (CHOP-style clients) or OSC's T/F tags",
     )  # fmt: skip
-    oscquery_port: int = setting(9001, 0, 65535, doc="HTTP port of the OSCQuery server (0 = off)")
+    oscquery_port: int = setting(
+        9001, 0, 65535, doc="HTTP port of OSCQuery, its WebSocket and the web page (0 = off)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The page served on osc.oscquery_port: what its live preview may cost."""
+
+    preview_width: int = setting(640, 64, 3840, unit="px", doc="widest preview image sent")
+    preview_fps: float = setting(15.0, 1.0, 60.0, unit="fps", doc="most preview images a second")
+    preview_quality: int = setting(75, 10, 95, doc="JPEG quality of the preview images")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +147,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     params: LiveParams = field(default_factory=LiveParams)
     osc: OscConfig = field(default_factory=OscConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

@@ -20,7 +20,6 @@ import torch
 from ltsd.config import Config, LogConfig
 from ltsd.control.commands import Controls
 from ltsd.control.osc import OscServer
-from ltsd.control.oscquery import OscQueryServer
 from ltsd.errors import ConfigError
 from ltsd.heap import hold_heap
 from ltsd.library import ModelLibrary
@@ -30,6 +29,8 @@ from ltsd.reload import ConfigReloader
 from ltsd.service import ServiceNotifier
 from ltsd.sinks import open_sinks
 from ltsd.sources import open_source
+from ltsd.web.preview import Preview
+from ltsd.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +160,16 @@ class Daemon:
 
 
 class ControlSurfaces:
-    """The OSC server (and its OSCQuery description) when enabled; nothing otherwise."""
+    """The OSC server and, on the OSCQuery port, the web server (OSCQuery, LISTEN, the page and
+    its preview) when enabled; nothing otherwise."""
 
     def __init__(self, config: Config, controls: Controls) -> None:
         self.osc = OscServer(config.osc, controls) if config.osc.enabled else None
-        self.oscquery = None
+        self.web = None
         if self.osc is not None and config.osc.oscquery_port:
-            self.oscquery = OscQueryServer(self.osc, config.osc.host, config.osc.oscquery_port)
+            preview = Preview(config.web)
+            controls.pipeline.show_preview(preview)
+            self.web = WebServer(self.osc, config.osc.host, config.osc.oscquery_port, preview)
 
     def reconfigure(self, config: Config) -> None:
         if self.osc is not None:
@@ -174,12 +178,12 @@ class ControlSurfaces:
     def start(self) -> None:
         if self.osc is not None:
             self.osc.start()
-        if self.oscquery is not None:
-            self.oscquery.start()
+        if self.web is not None:
+            self.web.start()
 
     def stop(self) -> None:
-        if self.oscquery is not None:
-            self.oscquery.stop()
+        if self.web is not None:
+            self.web.stop()
         if self.osc is not None:
             self.osc.stop()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -27,6 +28,7 @@ from ltsd.preprocess import finish, fit
 from ltsd.service import ServiceNotifier
 from ltsd.sinks import Sink
 from ltsd.sources import Source
+from ltsd.web.preview import Preview
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,7 @@ class FrameProcessor:
         self._previous: LoadedModel | None = None
         self._fade_started_ns = 0
         self._fade_ns = 0
+        self.on_seen: Callable[[torch.Tensor], None] | None = None  # the preview's, when served
 
     @property
     def model(self) -> LoadedModel:
@@ -160,6 +163,8 @@ class FrameProcessor:
         width, height = self.fixed_size or (frame.width, frame.height)
         with torch.inference_mode():
             seen, made = self._through(models.current, frame, params)
+            if self.on_seen is not None:
+                self.on_seen(seen)
             if params.bypass:
                 return output_bgrx(seen, height, width)
             if models.previous is not None:
@@ -205,6 +210,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._slot = LatestSlot()
         self._next_source: Source | None = None
+        self.preview: Preview | None = None  # the web page's, when served
         self.notifier = ServiceNotifier(environ={})  # the daemon gives it systemd's socket
 
     @property
@@ -225,6 +231,11 @@ class Pipeline:
 
     def set_model(self, model: LoadedModel, crossfade_s: float = 0.0) -> None:
         self.processor.set_model(model, crossfade_s)
+
+    def show_preview(self, preview: Preview) -> None:
+        """Offer frames to the web page's preview: what goes out and what the model sees."""
+        self.preview = preview
+        self.processor.on_seen = preview.offer_seen
 
     def switch_model(self, path: Path) -> str | None:
         """Load another model and cut to it; on any problem keep the current one and say why."""
@@ -305,6 +316,8 @@ class Pipeline:
                 if not self.stats.source_live:
                     log.info("source live: %dx%d @ %s fps", frame.width, frame.height, last_rate)
                 self.sink.send(last_output, last_timecode, last_rate)
+                if self.preview is not None:
+                    self.preview.offer_output(last_output)
                 self.stats.source_live = True
                 sent_ns = time.monotonic_ns()
                 self.stats.count_out(sent_ns, (sent_ns - frame.received_ns) / 1e6)

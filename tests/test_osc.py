@@ -28,7 +28,7 @@ from ltsd.params import PARAMS, LiveParams, ParamInfo, ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.sinks.ndi import NdiSink
 from ltsd.sources import open_source
-from tests.conftest import MODEL_RGB, Processes, free_udp_port, unique_name
+from tests.conftest import MODEL_RGB, Processes, free_tcp_port, free_udp_port, unique_name
 from tests.helpers.models import write_constant_model
 from tests.helpers.osc_client import OscPeer
 from tests.osc_strategies import datagrams, deep_bundle
@@ -73,12 +73,6 @@ def daemon(tmp_path_factory):
     finally:
         peer.close()
         processes.stop_all()
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_every_parameter_address_changes_the_live_state(daemon):

@@ -20,18 +20,12 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.control.oscquery import announced_addresses, instance_name
-from tests.conftest import MODEL_RGB, Processes, free_udp_port, unique_name
+from tests.conftest import MODEL_RGB, Processes, free_tcp_port, free_udp_port, unique_name
 from tests.helpers.models import write_constant_model
 from tests.helpers.osc_client import OscPeer
 
 TEAL = (20, 160, 150)
 SMALL_SCENE = "synthetic:\n  width: 160\n  height: 90\n  fps: 30\n"
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start(processes: Processes, folder: Path, models: Path) -> dict[str, Any]:

@@ -87,6 +87,8 @@ class OscServer:
         self.counters = OscCounters()
         self.routes = build_routes(self.prefix, controls, self)
         self._subscribers: set[Client] = set()
+        self._handling = threading.Lock()  # the OSC thread and the page's WebSocket both send
+        self._local_replies: dict[Client, Callable[[bytes], None]] = {}
         self._replies = ReplyLimiter()
         self._switcher = Switcher()
         prefix = self.prefix  # switches of one kind: the newest waiting one wins
@@ -194,7 +196,18 @@ class OscServer:
             builder.add_arg(value)
         # a subscriber that went away (or never existed) must not affect anyone else
         with contextlib.suppress(OSError, ValueError, BuildError):
-            self._socket.sendto(builder.build().dgram, client)
+            local = self._local_replies.get(client)
+            if local is not None:
+                local(builder.build().dgram)
+            else:
+                self._socket.sendto(builder.build().dgram, client)
+
+    def connect_local(self, client: Client, reply: Callable[[bytes], None]) -> None:
+        """A client that is not a UDP address (a WebSocket): its replies go through `reply`."""
+        self._local_replies[client] = reply
+
+    def disconnect_local(self, client: Client) -> None:
+        self._local_replies.pop(client, None)
 
     def send_status(self, arguments: tuple[Any, ...], sender: Client) -> None:
         """The whole state: at PORT (and HOST) when named — where a client that sends from one
@@ -232,6 +245,10 @@ class OscServer:
         or a flood then costs one change per parameter per batch, not one per message. A bad
         value is answered at its place in the batch, so a `/subscribe` before it hears it.
         """
+        with self._handling:
+            self._handle_batch(batch)
+
+    def _handle_batch(self, batch: list[tuple[bytes, Client]]) -> None:
         self._replies.new_batch()
         messages: list[Message] = []
         for data, client in batch:
@@ -249,7 +266,7 @@ class OscServer:
 
     def _parse(self, data: bytes, client: Client) -> list[Message]:
         self.counters.received += 1
-        if self._allowed and not self._is_allowed(client[0]):
+        if not self.is_allowed(client[0]):
             self.counters.not_allowed += 1
             return []
         try:
@@ -335,7 +352,10 @@ class OscServer:
         if self._logged_in_window <= 10:
             log.warning("OSC from %s:%d refused: %s: %s", client[0], client[1], address, reason)
 
-    def _is_allowed(self, host: str) -> bool:
+    def is_allowed(self, host: str) -> bool:
+        """osc.allow admits `host` (an empty list admits everyone); the web server asks too."""
+        if not self._allowed:
+            return True
         try:
             ip = ipaddress.ip_address(host.split("%")[0])
         except ValueError:

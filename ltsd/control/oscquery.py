@@ -3,36 +3,29 @@ VDMX and other OSCQuery controllers list every parameter without anyone typing a
 
 Follows the OSCQuery proposal (Vidvox): `GET /` is the whole namespace, `GET /PATH` one node,
 `?HOST_INFO` the server's description, `?VALUE` (or another attribute) one attribute. Values are
-read live from the parameter store. Advertised over mDNS as `_oscjson._tcp` when the optional
-`zeroconf` package is installed (`pip install "ltsd[mdns]"`).
+read live from the parameter store. The HTTP side and LISTEN are ltsd/web (one server with the
+page); this module is what they say. Advertised over mDNS as `_oscjson._tcp` and `_osc._udp`
+when the optional `zeroconf` package is installed (the "mdns" extra).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import re
 import socket
-import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 from ltsd.control.osc import OscServer, canonical_host, norm_address, param_address
-from ltsd.errors import LtsdError
 from ltsd.params import PARAMS, ParamInfo
 
 log = logging.getLogger(__name__)
-MAX_CONNECTIONS = 64
-IDLE_TIMEOUT_S = 5.0
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 ACCESS_READ, ACCESS_WRITE, ACCESS_READ_WRITE = 1, 2, 3
 EXTENSIONS = {
     "ACCESS": True, "VALUE": True, "RANGE": True, "DESCRIPTION": True, "TYPE": True,
-    "UNIT": True, "TAGS": False, "CLIPMODE": True, "LISTEN": False, "PATH_CHANGED": False,
+    "UNIT": True, "TAGS": False, "CLIPMODE": True, "LISTEN": True, "PATH_CHANGED": False,
 }  # fmt: skip
 
 
@@ -136,6 +129,21 @@ def _node_at(root: dict[str, Any], address: str) -> dict[str, Any]:
     return node
 
 
+def answer(osc: OscServer, path: str, query: str) -> tuple[int, dict[str, Any] | None]:
+    """An OSCQuery request's (HTTP status, JSON body): the node at `path`, one attribute of it
+    (204 when it has none), or `?HOST_INFO`."""
+    if query == "HOST_INFO":
+        return 200, host_info(osc)
+    node = _find(namespace(osc), path)
+    if node is None:
+        return 404, None
+    if not query:
+        return 200, node
+    if query not in node:
+        return 204, None
+    return 200, {query: node[query]}
+
+
 def _find(root: dict[str, Any], path: str) -> dict[str, Any] | None:
     node = root
     for part in [p for p in path.strip("/").split("/") if p]:
@@ -145,44 +153,16 @@ def _find(root: dict[str, Any], path: str) -> dict[str, Any] | None:
     return node
 
 
-class OscQueryServer:
+class MdnsAnnouncement:
+    """ltsd's services on mDNS while it runs, when the optional zeroconf package is installed."""
+
     def __init__(self, osc: OscServer, host: str, port: int) -> None:
         self.osc = osc
         self.host = host
-        self.requested_port = port
-        self._http: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self.port = port  # the HTTP (OSCQuery) port actually bound
         self._mdns: Any = None
 
-    @property
-    def port(self) -> int:
-        return self._http.server_address[1] if self._http else self.requested_port
-
     def start(self) -> None:
-        handler = _handler_for(self.osc)
-        try:
-            self._http = BoundedHTTPServer((self.host, self.requested_port), handler)
-        except OSError as error:
-            where = f"{self.host}:{self.requested_port}"
-            raise LtsdError(
-                f"oscquery: cannot listen on {where} ({error.strerror}); a second ltsd needs its "
-                "own --oscquery-port (and --osc-port, --ndi-name)"
-            ) from None
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, name="ltsd-oscquery",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)  # fmt: skip
-        self._thread.start()
-        self._advertise()
-        log.info("OSCQuery: http://%s:%d/", self.host, self.port)
-
-    def stop(self) -> None:
-        if self._mdns is not None:
-            self._mdns.close()
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-
-    def _advertise(self) -> None:
         """Announce `_oscjson._tcp` (OSCQuery) and `_osc._udp` (plain OSC browsers) over mDNS,
         where ltsd listens: on loopback only when it listens on loopback (an OSC server nobody
         else can reach is not announced to the LAN), else with every LAN address it has."""
@@ -214,6 +194,10 @@ class OscQueryServer:
         except Exception as error:  # mDNS is a convenience; no network for it must not stop ltsd
             log.warning("OSCQuery: not advertised over mDNS (%s)", error)
 
+    def stop(self) -> None:
+        if self._mdns is not None:
+            self._mdns.close()
+
 
 def instance_name(hostname: str, port: int) -> str:
     """`ltsd-HOST-PORT`: two ltsd on one machine, or one on each of two, never share a name."""
@@ -233,75 +217,3 @@ def announced_addresses(host: str, interface_addresses: list[str]) -> list[str]:
         if address.version == 4 and not (address.is_loopback or address.is_link_local):
             usable.append(str(address))
     return sorted(set(usable)) or ["127.0.0.1"]
-
-
-class BoundedHTTPServer(ThreadingHTTPServer):
-    """At most MAX_CONNECTIONS at once (more are closed on arrival), each dropped after
-    IDLE_TIMEOUT_S without a byte: idle or slow clients cannot use up threads or descriptors and
-    lock everyone else out."""
-
-    request_queue_size = 128  # the listen backlog: a burst of connections is accepted, not dropped
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-
-def _handler_for(osc: OscServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # persistent connections, as the proposal asks
-        timeout = IDLE_TIMEOUT_S  # per socket operation: a silent client is dropped
-
-        def do_GET(self) -> None:
-            self._answer(send_body=True)
-
-        def do_HEAD(self) -> None:
-            self._answer(send_body=False)
-
-        def _answer(self, send_body: bool) -> None:
-            url = urlsplit(self.path)
-            if url.query == "HOST_INFO":
-                self._json(host_info(osc), send_body)
-                return
-            node = _find(namespace(osc), url.path)
-            if node is None:
-                self.send_error(HTTPStatus.NOT_FOUND, "no such OSC address")
-                return
-            if url.query:
-                if url.query not in node:
-                    self.send_response(HTTPStatus.NO_CONTENT)
-                    self.end_headers()
-                    return
-                self._json({url.query: node[url.query]}, send_body)
-                return
-            self._json(node, send_body)
-
-        def _json(self, body: dict[str, Any], send_body: bool) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if send_body:
-                self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("OSCQuery: " + format, *args)
-
-    return Handler

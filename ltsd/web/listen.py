@@ -1,0 +1,139 @@
+"""OSCQuery LISTEN over a WebSocket: live values for ossia score, Chataigne and the page.
+
+A client sends `{"COMMAND": "LISTEN", "DATA": "/ltsd/pre/contrast"}` (or `IGNORE`) as text; from
+then on every change at that address reaches it as a binary OSC message, as the proposal says.
+It may also send binary OSC messages: they go through the OSC server like UDP ones (same routes,
+coercions, allow-list and refusals), and their `/ltsd/error` replies come back on the socket.
+
+Changes are heard on whatever thread makes them (OSC, switch, reload) and handed to the event
+loop; each client has a bounded outbox that one writer task drains, so a slow client loses its
+oldest messages and never holds anyone up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from ltsd.control.osc import Client, OscServer, norm_address, param_address
+from ltsd.params import PARAMS
+
+log = logging.getLogger(__name__)
+OUTBOX = 256  # messages waiting per client; older ones are dropped beyond
+MAX_LISTENED = 1024  # addresses one client may listen to
+STATUS_PERIOD_S = 1.0
+LOCAL_PORT_BASE = 65536  # WebSocket clients' reply keys lie above every UDP port
+
+
+@dataclass(eq=False)
+class Listener:
+    socket: web.WebSocketResponse
+    client: Client
+    addresses: set[str] = field(default_factory=set)
+    outbox: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(OUTBOX))
+
+    def post(self, datagram: bytes) -> None:
+        if self.outbox.full():
+            self.outbox.get_nowait()  # the oldest goes: a stalled page must not grow memory
+        self.outbox.put_nowait(datagram)
+
+
+class ListenHub:
+    def __init__(self, osc: OscServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.osc = osc
+        self.loop = loop
+        self.prefix = osc.prefix
+        self.listeners: set[Listener] = set()
+        self._next_port = LOCAL_PORT_BASE
+        osc.controls.params.add_listener(self._param_changed)
+        osc.controls.add_listener(self._state_changed)
+
+    async def serve(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=65536)
+        await socket.prepare(request)
+        self._next_port += 1
+        listener = Listener(socket, (request.remote or "?", self._next_port))
+        self.osc.connect_local(listener.client, self._reply_to(listener))
+        self.listeners.add(listener)
+        writer = asyncio.ensure_future(self._write(listener))
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    self._command(listener, message.data)
+                elif message.type == WSMsgType.BINARY:
+                    self.osc.handle_datagrams([(message.data, listener.client)])
+        finally:
+            self.listeners.discard(listener)
+            self.osc.disconnect_local(listener.client)
+            writer.cancel()
+        return socket
+
+    async def send_status(self) -> None:
+        """Once a second, the status values to whoever listens to them."""
+        while True:
+            await asyncio.sleep(STATUS_PERIOD_S)
+            if any(
+                a.startswith(f"{self.prefix}/status/") for s in self.listeners for a in s.addresses
+            ):
+                status = self.osc.controls.status()
+                values = {"fps": float(status.fps), "latency": float(status.latency_ms),
+                          "model": status.model, "source": status.source}  # fmt: skip
+                self._fan_out([(f"{self.prefix}/status/{k}", v) for k, v in values.items()])
+
+    def _command(self, listener: Listener, text: str) -> None:
+        try:
+            command = json.loads(text)
+            verb, address = command["COMMAND"], command["DATA"]
+        except (ValueError, TypeError, KeyError):
+            log.debug("LISTEN: not a command: %.80r", text)
+            return
+        if not isinstance(address, str):
+            return
+        if verb == "LISTEN" and len(listener.addresses) < MAX_LISTENED:
+            listener.addresses.add(address)
+        elif verb == "IGNORE":
+            listener.addresses.discard(address)
+
+    def _reply_to(self, listener: Listener) -> Any:
+        """The OSC server's replies (errors) for this client, posted from its thread."""
+        return lambda datagram: self.loop.call_soon_threadsafe(listener.post, datagram)
+
+    async def _write(self, listener: Listener) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while not listener.socket.closed:
+                await listener.socket.send_bytes(await listener.outbox.get())
+
+    def _param_changed(self, name: str, value: Any) -> None:
+        info = PARAMS[name]
+        changes = [(param_address(self.prefix, info), value),
+                   (norm_address(self.prefix, info), float(info.to_norm(value)))]  # fmt: skip
+        self.loop.call_soon_threadsafe(self._fan_out, changes)
+
+    def _state_changed(self, what: str, value: Any) -> None:
+        changes = [(f"{self.prefix}/{what}", value)]
+        if what == "model":
+            models = self.osc.controls.library.names()
+            if value in models:
+                changes.append((f"{self.prefix}/models/index", models.index(value)))
+        self.loop.call_soon_threadsafe(self._fan_out, changes)
+
+    def _fan_out(self, changes: list[tuple[str, Any]]) -> None:
+        for address, value in changes:
+            datagram: bytes | None = None
+            for listener in self.listeners:
+                if address in listener.addresses:
+                    datagram = datagram or osc_message(address, value)
+                    listener.post(datagram)
+
+
+def osc_message(address: str, value: Any) -> bytes:
+    builder = OscMessageBuilder(address)
+    builder.add_arg(value)  # booleans as T/F: OSCQuery's type for them
+    return builder.build().dgram

@@ -1,0 +1,217 @@
+"""One HTTP server on the OSCQuery port: the OSCQuery JSON, its LISTEN WebSocket, the page, and
+the page's preview streams. aiohttp on its own event loop in one thread (docs/architecture.md).
+
+`GET /` answers a browser (`Accept: text/html`) with the page and everyone else with the
+OSCQuery namespace, so OSCQuery clients see what they always saw. The same bind address and
+allow-list as OSC; at most MAX_CONNECTIONS at once (more are closed on arrival) and a connection
+silent for IDLE_TIMEOUT_S before its request is dropped, so idle or slow clients cannot lock
+anyone out. No file is served but the page's own assets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from ltsd.control.osc import OscServer
+from ltsd.control.oscquery import MdnsAnnouncement, answer
+from ltsd.errors import LtsdError
+from ltsd.web.listen import ListenHub
+from ltsd.web.preview import Preview
+
+log = logging.getLogger(__name__)
+MAX_CONNECTIONS = 64
+IDLE_TIMEOUT_S = 5.0
+ASSETS = {"page.js": "text/javascript", "page.css": "text/css", "osc.js": "text/javascript"}
+BOUNDARY = "ltsdframe"
+
+
+class WebServer:
+    def __init__(self, osc: OscServer, host: str, port: int, preview: Preview | None) -> None:
+        self.osc = osc
+        self.host = host
+        self.requested_port = port
+        self.preview = preview
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._runner: web.AppRunner | None = None
+        self._frames: dict[str, tuple[int, bytes]] = {}  # channel → (number, newest JPEG)
+        self._new_frame: asyncio.Condition | None = None
+        self._mdns: MdnsAnnouncement | None = None
+        self.hub: ListenHub | None = None
+        self._status_task: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ltsd-web", daemon=True)
+        self._thread.start()
+        self._started.wait()
+        if self._error is not None:
+            raise self._error
+        if self.preview is not None:
+            self.preview.publish = self._publish_threadsafe
+            self.preview.start()
+        self._mdns = MdnsAnnouncement(self.osc, self.host, self.port)
+        self._mdns.start()
+        shown = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        log.info("web: http://%s:%d/ (the page; OSCQuery and its WebSocket on the same port)",
+                 shown, self.port)  # fmt: skip
+
+    def stop(self) -> None:
+        if self._mdns is not None:
+            self._mdns.stop()
+        if self.preview is not None:
+            self.preview.stop()
+        if self._thread is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=3.0)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as error:  # reported to start() on the caller's thread
+            self._error = error
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            with contextlib.suppress(Exception):
+                self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        self._new_frame = asyncio.Condition()
+        self.hub = ListenHub(self.osc, self._loop)
+        app = web.Application(middlewares=[self._admit])
+        app.router.add_route("GET", "/stream/{channel}.mjpg", self._stream)
+        app.router.add_route("GET", "/page/{name}", self._asset)
+        app.router.add_route("*", "/{path:.*}", self._root)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                                     keepalive_timeout=IDLE_TIMEOUT_S)  # fmt: skip
+        await self._runner.setup()
+        server = self._runner.server
+        try:
+            listening = await self._loop.create_server(
+                lambda: bounded(server, self._loop), host=self.host or None,
+                port=self.requested_port, reuse_address=True, backlog=128,
+            )  # fmt: skip
+        except OSError as error:
+            where = f"{self.host}:{self.requested_port}"
+            raise LtsdError(
+                f"web: cannot listen on {where} ({error.strerror}); a second ltsd needs its "
+                "own --oscquery-port (and --osc-port, --ndi-name)"
+            ) from None
+        self.port = listening.sockets[0].getsockname()[1]
+        self._status_task = asyncio.ensure_future(self.hub.send_status())
+
+    @web.middleware
+    async def _admit(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not self.osc.is_allowed(request.remote or ""):
+            raise web.HTTPForbidden(text="not in osc.allow\n")
+        return await handler(request)
+
+    async def _root(self, request: web.Request) -> web.StreamResponse:
+        """The WebSocket (LISTEN), the page, or an OSCQuery answer; GET and HEAD only."""
+        if request.method not in ("GET", "HEAD"):
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self.hub.serve(request)
+        if request.path == "/" and not request.query_string and wants_html(request):
+            return web.Response(body=_page_file("index.html"), content_type="text/html",
+                                charset="utf-8")  # fmt: skip
+        status, body = answer(self.osc, request.path, request.query_string)
+        if status == 404:
+            raise web.HTTPNotFound(text="no such OSC address\n")
+        if body is None:
+            return web.Response(status=status)
+        return web.Response(body=json.dumps(body).encode(), content_type="application/json")
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in ASSETS:  # a fixed list: nothing else on disk is reachable
+            raise web.HTTPNotFound()
+        return web.Response(body=_page_file(name), content_type=ASSETS[name], charset="utf-8")
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        """multipart/x-mixed-replace JPEGs (an <img> shows it, so do VLC and OBS), newest
+        picture first; pictures are made only while at least one stream is open."""
+        channel_name = request.match_info["channel"]
+        if self.preview is None or channel_name not in self.preview.channels:
+            raise web.HTTPNotFound()
+        channel = self.preview.channels[channel_name]
+        response = web.StreamResponse(headers={
+            "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+            "Cache-Control": "no-store",
+        })  # fmt: skip
+        await response.prepare(request)
+        channel.viewers += 1
+        try:
+            sent = -1
+            while True:
+                sent, jpeg = await self._next_frame(channel_name, sent)
+                head = (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                        f"Content-Length: {len(jpeg)}\r\n\r\n").encode()  # fmt: skip
+                await response.write(head + jpeg + b"\r\n")
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            channel.viewers -= 1
+        return response
+
+    async def _next_frame(self, channel: str, sent: int) -> tuple[int, bytes]:
+        """The newest picture of `channel` once it is newer than number `sent`."""
+        async with self._new_frame:
+            await self._new_frame.wait_for(lambda: self._frames.get(channel, (-1, b""))[0] != sent)
+            return self._frames[channel]
+
+    def _publish_threadsafe(self, channel: str, jpeg: bytes) -> None:
+        self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._publish(channel, jpeg)))
+
+    async def _publish(self, channel: str, jpeg: bytes) -> None:
+        number = self._frames.get(channel, (0, b""))[0] + 1
+        self._frames[channel] = (number, jpeg)
+        async with self._new_frame:
+            self._new_frame.notify_all()
+
+
+def wants_html(request: web.Request) -> bool:
+    """A browser navigating asks for text/html; OSCQuery clients and fetch() do not."""
+    return "text/html" in request.headers.get("Accept", "")
+
+
+def _page_file(name: str) -> bytes:
+    return resources.files("ltsd.web").joinpath("page", name).read_bytes()
+
+
+class _Refused(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+def bounded(server: Any, loop: asyncio.AbstractEventLoop) -> asyncio.Protocol:
+    """aiohttp's protocol for a new connection, or a refusal beyond MAX_CONNECTIONS; a connection
+    that has not finished a request within IDLE_TIMEOUT_S is closed."""
+    if len(server.connections) >= MAX_CONNECTIONS:
+        return _Refused()
+    handler = server()
+    loop.call_later(IDLE_TIMEOUT_S, _close_if_idle, handler)
+    return handler
+
+
+def _close_if_idle(handler: Any) -> None:
+    transport = getattr(handler, "transport", None)
+    if transport is not None and not transport.is_closing() and handler._request_count == 0:
+        with contextlib.suppress(Exception):
+            transport.close()
