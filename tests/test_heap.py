@@ -16,4 +16,4 @@ def test_a_freed_frame_sized_buffer_stays_resident_once_the_heap_is_held() -> No
     before = rss_bytes()
     frame = np.ones(64 * 1024 * 1024, dtype=np.uint8)  # a default glibc would mmap and unmap it
     del frame
-    assert rss_bytes() - before > 48 * 1024 * 1024
+    assert rss_bytes() - before > 32 * 1024 * 1024  # some may reuse heap already resident

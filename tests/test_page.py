@@ -1,0 +1,117 @@
+"""The page in a real browser (Debian's chromium, driven by Playwright) against a real daemon
+playing a shipped world: what a visitor sees and does, step by step."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import Processes, free_tcp_port, free_udp_port, unique_name
+from tests.helpers.osc_client import OscPeer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    sync_playwright = None
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or sync_playwright is None,
+    reason="no browser: apt-get install chromium (and pip install -e '.[dev]' for Playwright)",
+)
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    config = tmp_path_factory.mktemp("page") / "config.yaml"
+    config.write_text("synthetic:\n  width: 320\n  height: 180\n  fps: 30\n")
+    osc_port, web_port = free_udp_port(), free_tcp_port()
+    processes = Processes()
+    try:
+        process = processes.ltsd(
+            "run", "--config", str(config), "--model", "ocean", "--ndi-name", unique_name("page"),
+            "--osc-port", str(osc_port), "--oscquery-port", str(web_port),
+        )  # fmt: skip
+        peer = OscPeer(osc_port)
+        peer.wait_for(process, timeout_s=60)
+        yield {"peer": peer, "base": f"http://127.0.0.1:{web_port}"}
+        peer.close()
+    finally:
+        processes.stop_all()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, daemon):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(daemon["base"] + "/")
+    expect(page.locator("#link")).to_have_text("live")
+    expect(page.get_by_label("contrast")).to_be_visible()
+    yield page
+    page.close()
+    daemon["peer"].send("/ltsd/reset")
+
+
+def value_at(daemon: dict, address: str) -> object:
+    with urllib.request.urlopen(f"{daemon['base']}{address}?VALUE", timeout=5) as reply:
+        return json.load(reply)["VALUE"][0]
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_world_moves_on_the_page(page):
+    output = page.locator("#output")
+    pictures = []
+    for _ in range(2):
+        page.wait_for_timeout(1000)
+        shot = Image.open(io.BytesIO(output.screenshot())).convert("RGB")
+        pictures.append(np.asarray(shot, dtype=float))
+    assert pictures[0].std() > 10, "the output is not blank"
+    assert np.abs(pictures[0] - pictures[1]).mean() > 1, "the output changes over time"
+    expect(page.locator("#model")).to_have_text("ocean")
+    assert float(page.locator("#fps").inner_text()) > 1
+
+
+def test_moving_a_slider_changes_the_value_read_over_oscquery(page, daemon):
+    page.get_by_label("contrast").focus()
+    page.keyboard.press("End")  # the slider's maximum, as a visitor's keyboard or drag would
+    assert eventually(lambda: value_at(daemon, "/ltsd/pre/contrast") == 4.0)
+
+
+def test_an_osc_message_moves_the_slider(page, daemon):
+    daemon["peer"].send("/ltsd/pre/brightness", 0.5)
+    expect(page.get_by_label("brightness")).to_have_value("0.5")
+    daemon["peer"].send("/ltsd/bypass", 1)
+    expect(page.get_by_label("bypass")).to_be_checked()
+
+
+def test_the_world_picker_switches_the_model(page, daemon):
+    page.get_by_role("radio", name="flowers").click()
+    assert eventually(lambda: value_at(daemon, "/ltsd/model") == "flowers")
+    expect(page.get_by_role("radio", name="flowers")).to_have_attribute("aria-checked", "true")
+    expect(page.locator("#model")).to_have_text("flowers")
+    page.get_by_role("button", name="next ▶").click()
+    assert eventually(lambda: value_at(daemon, "/ltsd/model") == "ocean")
+    page.get_by_role("radio", name="ocean").click()  # already playing: nothing to do
