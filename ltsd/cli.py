@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="NDI (or synthetic) in → world → NDI out")
     run.add_argument("--config", type=Path, help="YAML config file (default: built-in defaults)")
-    run.add_argument("--source", help="synthetic, ndi:NAME, file:PATH, images:DIR or camera:DEVICE")
+    run.add_argument("--source", help="synthetic, browser, ndi:NAME, file:PATH, images:DIR or "
+                     "camera:DEVICE")  # fmt: skip
     run.add_argument("--ndi-name", help="name of the published output (default ltsd)")
     run.add_argument("--sink", action="append", help="output, repeatable: ndi, null, file:PATH, "
                      "syphon, spout (default ndi)")  # fmt: skip
@@ -43,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", type=int, help="stop cleanly after N output frames")
     run.add_argument("--osc-host", help="address OSC listens on (0.0.0.0 for the LAN)")
     run.add_argument("--osc-port", type=int, help="UDP port for OSC (default 9000)")
-    run.add_argument("--oscquery-port", type=int, help="HTTP port for OSCQuery (0 = off)")
+    run.add_argument("--oscquery-port", type=int,
+                     help="HTTP port for OSCQuery and the web page (0 = off)")  # fmt: skip
+    run.add_argument("--tls", action="store_true", default=None,
+                     help="serve the page over HTTPS too (web.tls_port): a phone's camera "
+                     "needs it")  # fmt: skip
     verbosity = run.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="debug logging")
@@ -173,6 +178,7 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("osc", "host"): args.osc_host,
         ("osc", "port"): args.osc_port,
         ("osc", "oscquery_port"): args.oscquery_port,
+        ("web", "tls"): args.tls,
         ("log", "level"): "quiet" if args.quiet else "verbose" if args.verbose else None,
     }
     overrides: dict[str, Any] = {}

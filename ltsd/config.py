@@ -24,8 +24,9 @@ PACKAGE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 class SourceConfig:
     spec: str = setting(
         "synthetic",
-        pattern=r"synthetic|ndi:.+|file:.+|images:.+|camera:.+|syphon:.+|spout:.+",
-        doc="where frames come from: synthetic, ndi:NAME, file:PATH (a video), images:DIR, "
+        pattern=r"synthetic|browser|ndi:.+|file:.+|images:.+|camera:.+|syphon:.+|spout:.+",
+        doc="where frames come from: synthetic, browser (the web page's camera), ndi:NAME, "
+        "file:PATH (a video), images:DIR, "
         "camera:DEVICE (a camera on this machine), syphon:NAME (macOS) or spout:NAME (Windows)",
     )
     extra_ips: str = setting(
@@ -129,6 +130,12 @@ class WebConfig:
     preview_width: int = setting(640, 64, 3840, unit="px", doc="widest preview image sent")
     preview_fps: float = setting(15.0, 1.0, 60.0, unit="fps", doc="most preview images a second")
     preview_quality: int = setting(75, 10, 95, doc="JPEG quality of the preview images")
+    tls: bool = setting(False, doc="also serve the page over HTTPS (phones lend a camera only so)")
+    tls_port: int = setting(9443, 1, 65535, doc="HTTPS port of the page when tls is on")
+    tls_cert: str = setting(
+        "", doc="PEM certificate for HTTPS; empty = a self-signed one made on first use"
+    )
+    tls_key: str = setting("", doc="PEM private key of tls_cert")
 
 
 @dataclass(frozen=True, slots=True)

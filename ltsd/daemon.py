@@ -169,7 +169,9 @@ class ControlSurfaces:
         if self.osc is not None and config.osc.oscquery_port:
             preview = Preview(config.web)
             controls.pipeline.show_preview(preview)
-            self.web = WebServer(self.osc, config.osc.host, config.osc.oscquery_port, preview)
+            self.web = WebServer(
+                self.osc, config.osc.host, config.osc.oscquery_port, preview, config.web
+            )
 
     def reconfigure(self, config: Config) -> None:
         if self.osc is not None:

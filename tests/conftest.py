@@ -64,8 +64,8 @@ class Processes:
     def __init__(self) -> None:
         self.children: list[subprocess.Popen] = []
 
-    def start(self, *args: str) -> subprocess.Popen:
-        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **(env or {}))
         child = subprocess.Popen(
             [sys.executable, *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
@@ -76,8 +76,8 @@ class Processes:
     def camera(self, name: str, *extra: str) -> subprocess.Popen:
         return self.start("-m", "ltsd.harness.camera", "--name", name, *extra)
 
-    def ltsd(self, *args: str) -> subprocess.Popen:
-        return self.start("-m", "ltsd.cli", *with_free_ports(args))
+    def ltsd(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return self.start("-m", "ltsd.cli", *with_free_ports(args), env=env)
 
     def stop_all(self) -> None:
         for child in self.children:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ltsd.harness.receiver import NdiReceiver
 from tests.conftest import Processes, free_tcp_port, free_udp_port, unique_name
 from tests.helpers.osc_client import OscPeer
 
@@ -34,15 +35,16 @@ def daemon(tmp_path_factory):
     config = tmp_path_factory.mktemp("page") / "config.yaml"
     config.write_text("synthetic:\n  width: 320\n  height: 180\n  fps: 30\n")
     osc_port, web_port = free_udp_port(), free_tcp_port()
+    ndi_name = unique_name("page")
     processes = Processes()
     try:
         process = processes.ltsd(
-            "run", "--config", str(config), "--model", "ocean", "--ndi-name", unique_name("page"),
+            "run", "--config", str(config), "--model", "ocean", "--ndi-name", ndi_name,
             "--osc-port", str(osc_port), "--oscquery-port", str(web_port),
         )  # fmt: skip
         peer = OscPeer(osc_port)
         peer.wait_for(process, timeout_s=60)
-        yield {"peer": peer, "base": f"http://127.0.0.1:{web_port}"}
+        yield {"peer": peer, "base": f"http://127.0.0.1:{web_port}", "ndi": ndi_name}
         peer.close()
     finally:
         processes.stop_all()
@@ -51,7 +53,11 @@ def daemon(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox",
+            "--use-fake-device-for-media-stream",  # a moving test picture as the camera
+            "--use-fake-ui-for-media-stream",  # the camera allowed without a prompt
+        ])  # fmt: skip
         yield browser
         browser.close()
 
@@ -115,3 +121,24 @@ def test_the_world_picker_switches_the_model(page, daemon):
     page.get_by_role("button", name="next ▶").click()
     assert eventually(lambda: value_at(daemon, "/ltsd/model") == "ocean")
     page.get_by_role("radio", name="ocean").click()  # already playing: nothing to do
+
+
+def test_the_browsers_camera_becomes_the_source_until_the_visitor_leaves(browser, daemon):
+    receiver = NdiReceiver(daemon["ndi"])
+    page = browser.new_page()
+    try:
+        page.goto(daemon["base"] + "/")
+        expect(page.locator("#link")).to_have_text("live")
+        assert {f.size for f in receiver.frames(5, timeout_s=10)} == {(320, 180)}, "the scene"
+        page.get_by_role("button", name="Use this camera").click()
+        assert eventually(lambda: value_at(daemon, "/ltsd/source") == "browser")
+        expect(page.locator("#source")).to_have_text("browser")
+        # the fake camera's 640x480 pictures, through the world, out over NDI
+        assert eventually(lambda: {f.size for f in receiver.frames(3, 2)} == {(640, 480)})
+        page.close()  # the visitor leaves: the source goes back to what it was
+        assert eventually(lambda: value_at(daemon, "/ltsd/source") == "synthetic")
+        assert eventually(lambda: {f.size for f in receiver.frames(3, 2)} == {(320, 180)})
+    finally:
+        receiver.close()
+        if not page.is_closed():
+            page.close()

@@ -233,3 +233,55 @@ def test_page_assets_ship_in_the_package():
     for asset in ("/page/page.css", "/page/osc.js", "/page/page.js"):
         assert asset in html and (page / Path(asset).name).exists()
     assert "http" not in html.replace("http-equiv", ""), "no CDN: galleries are often offline"
+
+
+def test_tls_serves_the_page_with_a_self_signed_certificate_made_once(processes, tmp_path):
+    import ssl
+
+    config = tmp_path / "config.yaml"
+    tls_port = free_tcp_port()
+    config.write_text(f"synthetic:\n  width: 160\n  height: 90\nweb:\n  tls_port: {tls_port}\n")
+    osc_port = free_udp_port()
+    data_home = tmp_path / "data"
+    process = processes.ltsd(
+        "run", "--config", str(config), "--tls", "--ndi-name", unique_name("tls"),
+        "--osc-port", str(osc_port), "--oscquery-port", str(free_tcp_port()),
+        env={"XDG_DATA_HOME": str(data_home)},
+    )  # fmt: skip
+    peer = OscPeer(osc_port)
+    try:
+        peer.wait_for(process)
+        certificate = data_home / "ltsd" / "tls" / "ltsd-cert.pem"
+        assert (
+            certificate.exists()
+            and (certificate.parent / "ltsd-key.pem").stat().st_mode & 0o077 == 0
+        )
+        trusting = ssl.create_default_context(cafile=str(certificate))  # checks it names 127.0.0.1
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{tls_port}/", headers={"Accept": "text/html"}
+        )
+        with urllib.request.urlopen(request, timeout=5, context=trusting) as reply:
+            assert reply.status == 200 and b"<title>ltsd" in reply.read()
+    finally:
+        peer.close()
+        process.terminate()
+        _, log = process.communicate(timeout=20)
+    assert f"web: https://127.0.0.1:{tls_port}/" in log
+    made = certificate.read_bytes()
+    from ltsd.web.tls import self_signed
+
+    assert self_signed(certificate.parent)[0].read_bytes() == made, "made once, then kept"
+
+
+def test_a_bad_certificate_is_one_line_and_exit_2(tmp_path):
+    from tests.conftest import run_ltsd
+
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not a certificate")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"web:\n  tls: true\n  tls_cert: {cert}\n  tls_key: {cert}\n")
+    ports = ("--oscquery-port", str(free_tcp_port()), "--osc-port", str(free_udp_port()))
+    result = run_ltsd("run", "--config", str(config), *ports, "--ndi-name", unique_name("bad"))
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(lines) == 1 and "web.tls_cert" in lines[0] and "Traceback" not in result.stderr

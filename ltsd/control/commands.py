@@ -60,6 +60,10 @@ class Controls:
         to what already plays is not a change."""
         self._listeners.append(listener)
 
+    @property
+    def source_spec(self) -> str:
+        return self._source_spec
+
     def set_param(self, name: str, value: Any) -> Any:
         return self.params.set(name, value, loose=True)
 
@@ -121,7 +125,8 @@ class Controls:
         on a shared network must not be a way to show, or probe, any path on the machine."""
         if not isinstance(spec, str) or not re.fullmatch(SOURCE_PATTERN, spec):
             raise SourceError(
-                "source: expected synthetic, ndi:NAME, file:PATH, images:DIR or camera:DEVICE, "
+                "source: expected synthetic, browser, ndi:NAME, file:PATH, images:DIR or "
+                "camera:DEVICE, "
                 f"got {_short(spec)}"
             )
         kind, _, path = spec.partition(":")

@@ -36,6 +36,10 @@ def open_unsupervised(config: Config) -> Source:
         from ltsd.sources.synthetic import SyntheticSource
 
         return SyntheticSource(config.synthetic)
+    if spec == "browser":
+        from ltsd.sources.browser import BrowserSource
+
+        return BrowserSource()
     if spec.startswith("ndi:") and len(spec) > 4:
         from ltsd.sources.ndi import NdiSource
 
@@ -63,6 +67,6 @@ def open_unsupervised(config: Config) -> Source:
 
         return SpoutSource(spec[6:])
     raise SourceError(
-        f"source {spec!r}: expected synthetic, ndi:NAME, file:PATH, images:DIR, camera:DEVICE, "
-        "syphon:NAME (macOS) or spout:NAME (Windows)"
+        f"source {spec!r}: expected synthetic, browser, ndi:NAME, file:PATH, images:DIR, "
+        "camera:DEVICE, syphon:NAME (macOS) or spout:NAME (Windows)"
     )

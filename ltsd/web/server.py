@@ -14,17 +14,21 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import threading
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
+from ltsd.config import WebConfig
 from ltsd.control.osc import OscServer
 from ltsd.control.oscquery import MdnsAnnouncement, answer
 from ltsd.errors import LtsdError
+from ltsd.web.camera import CameraIntake
 from ltsd.web.listen import ListenHub
 from ltsd.web.preview import Preview
+from ltsd.web.tls import lan_addresses, server_context
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 64
@@ -34,12 +38,17 @@ BOUNDARY = "ltsdframe"
 
 
 class WebServer:
-    def __init__(self, osc: OscServer, host: str, port: int, preview: Preview | None) -> None:
+    def __init__(
+        self, osc: OscServer, host: str, port: int, preview: Preview | None, config: WebConfig
+    ) -> None:
         self.osc = osc
         self.host = host
         self.requested_port = port
         self.preview = preview
+        self.config = config
         self.port = port
+        self.tls_port: int | None = None
+        self._tls: ssl.SSLContext | None = None
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -52,6 +61,8 @@ class WebServer:
         self._status_task: asyncio.Future[None] | None = None
 
     def start(self) -> None:
+        if self.config.tls:  # here, so a bad certificate stops start-up with one line
+            self._tls = server_context(self.config)
         self._thread = threading.Thread(target=self._run, name="ltsd-web", daemon=True)
         self._thread.start()
         self._started.wait()
@@ -62,9 +73,14 @@ class WebServer:
             self.preview.start()
         self._mdns = MdnsAnnouncement(self.osc, self.host, self.port)
         self._mdns.start()
-        shown = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        shown = self.host
+        if self.host in ("", "0.0.0.0"):  # everywhere: the address another machine would use
+            shown = (lan_addresses() or ["127.0.0.1"])[0]
         log.info("web: http://%s:%d/ (the page; OSCQuery and its WebSocket on the same port)",
                  shown, self.port)  # fmt: skip
+        if self.tls_port is not None:
+            log.info("web: https://%s:%d/ (the page over HTTPS, for a phone's camera)",
+                     shown, self.tls_port)  # fmt: skip
 
     def stop(self) -> None:
         if self._mdns is not None:
@@ -96,25 +112,31 @@ class WebServer:
         self.hub = ListenHub(self.osc, self._loop)
         app = web.Application(middlewares=[self._admit])
         app.router.add_route("GET", "/stream/{channel}.mjpg", self._stream)
+        app.router.add_route("GET", "/camera", CameraIntake(self.osc.controls).serve)
         app.router.add_route("GET", "/page/{name}", self._asset)
         app.router.add_route("*", "/{path:.*}", self._root)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      keepalive_timeout=IDLE_TIMEOUT_S)  # fmt: skip
         await self._runner.setup()
+        self.port = await self._listen(self.requested_port, None, "--oscquery-port")
+        if self._tls is not None:
+            self.tls_port = await self._listen(self.config.tls_port, self._tls, "web.tls_port")
+        self._status_task = asyncio.ensure_future(self.hub.send_status())
+
+    async def _listen(self, port: int, tls: ssl.SSLContext | None, setting: str) -> int:
+        """Serve the app on `port` (TLS when given); the port actually bound."""
         server = self._runner.server
         try:
             listening = await self._loop.create_server(
-                lambda: bounded(server, self._loop), host=self.host or None,
-                port=self.requested_port, reuse_address=True, backlog=128,
+                lambda: bounded(server, self._loop), host=self.host or None, port=port,
+                reuse_address=True, backlog=128, ssl=tls,
             )  # fmt: skip
         except OSError as error:
-            where = f"{self.host}:{self.requested_port}"
             raise LtsdError(
-                f"web: cannot listen on {where} ({error.strerror}); a second ltsd needs its "
-                "own --oscquery-port (and --osc-port, --ndi-name)"
+                f"web: cannot listen on {self.host}:{port} ({error.strerror}); a second ltsd "
+                f"needs its own {setting} (and --osc-port, --ndi-name)"
             ) from None
-        self.port = listening.sockets[0].getsockname()[1]
-        self._status_task = asyncio.ensure_future(self.hub.send_status())
+        return listening.sockets[0].getsockname()[1]
 
     @web.middleware
     async def _admit(self, request: web.Request, handler: Any) -> web.StreamResponse:

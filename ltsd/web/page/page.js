@@ -192,7 +192,7 @@ async function refreshTree() {
 }
 
 function connect() {
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`);
+  socket = new WebSocket(wsUrl("/"));
   socket.binaryType = "arraybuffer";
   socket.addEventListener("open", async () => {
     $("link").textContent = "live";
@@ -209,6 +209,71 @@ function connect() {
     setTimeout(connect, 1000);
   });
 }
+
+// "Use this camera": the device's camera, shrunk to at most 640 px wide, as JPEGs over its own
+// WebSocket, about 20 a second, skipping frames while the network is behind (newest wins).
+const CAMERA_WIDTH = 640;
+const CAMERA_FPS = 20;
+let camera = null;
+
+function wsUrl(path) {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+}
+
+async function startCamera() {
+  const note = $("camera-note");
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    note.textContent = "Browsers lend their camera only to localhost or HTTPS pages: start ltsd with --tls and open its https:// address.";
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "environment" }, audio: false,
+    });
+  } catch (error) {
+    note.textContent = `No camera: ${error.message || error.name}`;
+    return;
+  }
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.srcObject = stream;
+  await video.play();
+  const canvas = document.createElement("canvas");
+  const link = new WebSocket(wsUrl("/camera"));
+  const timer = setInterval(() => {
+    if (link.readyState !== WebSocket.OPEN || link.bufferedAmount > 256 * 1024 || !video.videoWidth) return;
+    const scale = Math.min(1, CAMERA_WIDTH / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob((blob) => {
+      if (blob && link.readyState === WebSocket.OPEN) blob.arrayBuffer().then((bytes) => link.send(bytes));
+    }, "image/jpeg", 0.8);
+  }, 1000 / CAMERA_FPS);
+  camera = {
+    stop() {
+      clearInterval(timer);
+      link.close();
+      for (const track of stream.getTracks()) track.stop();
+    },
+  };
+  link.addEventListener("close", () => { if (camera) stopCamera(); });
+  $("camera").textContent = "Stop camera";
+  $("camera").setAttribute("aria-pressed", "true");
+  note.textContent = "ltsd sees this camera; the source goes back when you stop or leave";
+}
+
+function stopCamera() {
+  if (camera) camera.stop();
+  camera = null;
+  $("camera").textContent = "Use this camera";
+  $("camera").setAttribute("aria-pressed", "false");
+  $("camera-note").textContent = "send this device's camera to ltsd as its source";
+}
+
+$("camera").addEventListener("click", () => (camera ? stopCamera() : startCamera()));
 
 for (const button of document.querySelectorAll("[data-command]")) {
   button.addEventListener("click", () => send(`${prefix}/${button.dataset.command}`, [null]));
