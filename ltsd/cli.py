@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="--e2e: also run ltsd with this many OSC messages sent within one second mid-run",
     )
+    bench.add_argument(
+        "--viewer", action="store_true",
+        help="--e2e: also run ltsd with its web page's two preview streams watched",
+    )  # fmt: skip
     bench.set_defaults(handler=bench_command)
 
     render = commands.add_parser("render", help="a clip or image folder through a world, offline")
@@ -277,6 +281,11 @@ def bench_e2e_command(args: argparse.Namespace) -> int:
             runs.append(measure("ltsd", ltsd_run, shape, osc_port, args.osc_flood))
         if args.osc_burst:
             runs.append(measure("ltsd", ltsd_run, shape, osc_port, osc_burst=args.osc_burst))
+        if args.viewer:
+            web_port = osc_port + 1
+            at = ltsd_run.index("--oscquery-port") + 1  # the page served, and watched
+            watched = [*ltsd_run[:at], str(web_port), *ltsd_run[at + 1 :]]
+            runs.append(measure("ltsd", watched, shape, viewer_port=web_port))
         print(markdown(runs[first:]), flush=True)
     header = (
         f"End to end over NDI on loopback, model {args.model}, device {args.device}, "

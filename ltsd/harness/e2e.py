@@ -64,11 +64,13 @@ def measure(
     osc_port: int | None = None,
     osc_messages_per_s: int = 0,
     osc_burst: int = 0,
+    viewer_port: int | None = None,
 ) -> Run:
     """Start a camera and `target` (argv with {camera} and {output} placeholders), receive, stop.
 
     osc_messages_per_s floods OSC for the whole measurement; osc_burst sends that many messages
-    within one second halfway through it, and the run reports the frame rate during the burst."""
+    within one second halfway through it, and the run reports the frame rate during the burst.
+    viewer_port watches the web page's two preview streams there for the whole measurement."""
     start_osc = None
     if osc_burst:
         halfway_s = shape.seconds / 2 - 0.5
@@ -77,7 +79,8 @@ def measure(
         start_osc = partial(_OscFlood, osc_port, osc_messages_per_s)
     with tempfile.TemporaryDirectory(prefix="ltsd-e2e-") as scratch:
         send_log = Path(scratch) / "send-times.txt"
-        frames, flood = _receive_through(target, shape, send_log, start_osc)
+        start_viewer = partial(_Viewer, viewer_port) if viewer_port else None
+        frames, flood, viewer = _receive_through(target, shape, send_log, start_osc, start_viewer)
         sent_s = _send_times(send_log)
     if len(frames) < 2:
         return Run(label, shape, 0.0, float("nan"), float("nan"), len(frames))
@@ -87,6 +90,8 @@ def measure(
     timed = [f for f in frames if f.timecode in sent_s]
     latencies = sorted((f.arrived_s - sent_s[f.timecode]) * 1000 for f in timed)
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    if viewer is not None:
+        label = f"{label} + page ({viewer.rate():.1f} pictures/s)"
     return Run(label, shape, fps, statistics.median(latencies), p95, len(frames), sent_per_s, burst)
 
 
@@ -104,9 +109,10 @@ def _receive_through(
     shape: RunShape,
     send_log: Path,
     start_osc: Callable[[], _OscFlood] | None,
-) -> tuple[list[ReceivedFrame], _OscFlood | None]:
-    """The frames that came out of `target` during the shape's seconds, and the OSC sender
-    (started once the warm-up is over), stopped."""
+    start_viewer: Callable[[], _Viewer] | None = None,
+) -> tuple[list[ReceivedFrame], _OscFlood | None, _Viewer | None]:
+    """The frames that came out of `target` during the shape's seconds, and the OSC sender and
+    the page viewer (started once the warm-up is over), stopped."""
     camera_name = f"bench-cam-{uuid.uuid4().hex[:6]}"
     output_name = f"bench-out-{uuid.uuid4().hex[:6]}"
     lifetime = str(shape.warmup_s + shape.seconds + 60)
@@ -122,17 +128,21 @@ def _receive_through(
     try:
         camera.stdout.readline()  # started
         receiver = NdiReceiver(output_name, timeout_s=60)
+        viewer = start_viewer() if start_viewer is not None else None
         receiver.frames(count=10**9, timeout_s=shape.warmup_s, keep_pixels=False)
         flood = start_osc() if start_osc is not None else None
+        if viewer is not None:
+            viewer.count_from_now()
         frames = receiver.frames(count=10**9, timeout_s=shape.seconds, keep_pixels=False)
-        if flood is not None:
-            flood.stop()
+        for load in (flood, viewer):
+            if load is not None:
+                load.stop()
         receiver.close()
     finally:
         for process in (daemon, camera):
             process.terminate()
             process.wait(timeout=10)
-    return frames, flood
+    return frames, flood, viewer
 
 
 def _send_times(log: Path) -> dict[int, float]:
@@ -183,6 +193,53 @@ class _OscFlood:
     def rate(self) -> int:
         """Messages a second actually sent."""
         return round(self.sent / max(1e-9, self.last_s - self.first_s))
+
+
+class _Viewer:
+    """A page left open: both preview streams read as fast as they come, pictures counted."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._stop = threading.Event()
+        self.pictures = 0
+        self._counted_from = (time.monotonic(), 0)
+        self._threads = [threading.Thread(target=self._watch, args=(f"/stream/{name}.mjpg",),
+                                          daemon=True) for name in ("output", "seen")]  # fmt: skip
+        for thread in self._threads:
+            thread.start()
+
+    def _watch(self, path: str) -> None:
+        import http.client
+
+        while not self._stop.is_set():  # ltsd may still be starting: try again
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=2)
+                connection.request("GET", path)
+                stream = connection.getresponse()
+                while not self._stop.is_set():
+                    line = stream.readline()
+                    if not line:
+                        break
+                    if line.lower().startswith(b"content-length:"):
+                        stream.readline()
+                        stream.read(int(line.split(b":")[1]))
+                        self.pictures += 1
+            except OSError:
+                self._stop.wait(0.2)
+
+    def count_from_now(self) -> None:
+        self._counted_from = (time.monotonic(), self.pictures)
+
+    def rate(self) -> float:
+        """Pictures a second of both streams together since count_from_now()."""
+        since, before = self._counted_from
+        return (self.pictures - before) / max(1e-9, self._ended - since)
+
+    def stop(self) -> None:
+        self._ended = time.monotonic()
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
 
 def markdown(runs: list[Run]) -> str:
