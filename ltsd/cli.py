@@ -153,6 +153,25 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the models in the models folder")
     models.add_argument("--models-dir", help="folder of .safetensors models")
     models.set_defaults(handler=models_command)
+
+    imports = commands.add_parser("import", help="a pix2pix generator from another tool")
+    imports.add_argument("source", type=Path,
+                         help="junyanz's latest_net_G.pth (docs/models.md)")  # fmt: skip
+    imports.add_argument("--name", required=True, help="name of the model to write")
+    imports.add_argument("--models-dir", help="where to write it (default: the shipped models/)")
+    imports.add_argument(
+        "--resolution", type=int, help="size it was trained at (default: least its depth allows)"
+    )
+    colour = imports.add_mutually_exclusive_group()
+    colour.add_argument(
+        "--grayscale", action="store_true", default=None,
+        help="trained on grey input (default: when it takes 1 channel)",
+    )  # fmt: skip
+    colour.add_argument("--colour", dest="grayscale", action="store_false",
+                        help="it was trained on colour input")  # fmt: skip
+    imports.add_argument("--blur", type=float, default=1.0,
+                         help="the blur_factor it was trained with (default 1: none)")  # fmt: skip
+    imports.set_defaults(handler=import_command)
     return parser
 
 
@@ -465,6 +484,18 @@ def publish_table(header: str, table: str, output: Path | None) -> int:
     print(text)
     if output:
         output.write_text(text + "\n")
+    return 0
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from ltsd.config import ModelConfig
+    from ltsd.importers import ImportOptions, import_model
+
+    setup_logging("info")
+    models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()
+    options = ImportOptions(args.resolution, args.grayscale, args.blur)
+    path = import_model(args.source, args.name, models_dir, options)
+    print(f"wrote {path}")
     return 0
 
 

@@ -13,6 +13,8 @@ How the decoder goes up is the spec's `upsample`:
   time of upsampling first, and the same speed as "transposed" when it runs live.
 `padding` "reflect" mirrors the image at its borders instead of padding with zeros, which leaves
 streaks and nested frames along the border once the grid is gone.
+`norm` "batch" is pix2pix's default and what ltsd trains; "instance" (per-image normalisation,
+no learnt parameters, convolutions with biases, as junyanz's `--norm instance`) is for imports.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from torch import nn
 
 UPSAMPLES = ("transposed", "nearest")
 PADDINGS = ("zeros", "reflect")
+NORMS = ("batch", "instance")
 # one axis of a 3×3 kernel after ×2 nearest upsampling, as the four taps of a 4×4 transposed kernel
 _NEAREST_TAPS = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
@@ -40,6 +43,7 @@ class GeneratorSpec:
     depth: int = 8
     upsample: str = "transposed"
     padding: str = "zeros"
+    norm: str = "batch"
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "ngf", "max_channels", "depth"):
@@ -54,6 +58,8 @@ class GeneratorSpec:
             raise ValueError(f"upsample {self.upsample!r} is not one of {', '.join(UPSAMPLES)}")
         if self.padding not in PADDINGS:
             raise ValueError(f"padding {self.padding!r} is not one of {', '.join(PADDINGS)}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm {self.norm!r} is not one of {', '.join(NORMS)}")
         if self.padding == "reflect" and self.upsample == "transposed":
             raise ValueError("reflect padding needs upsample 'nearest'")
 
@@ -84,7 +90,7 @@ class UNetGenerator(nn.Module):
                 _down(spec, widths[level - 1], widths[level]),
             ]
             if level != innermost:
-                layers.append(nn.BatchNorm2d(widths[level]))
+                layers.append(_norm(spec, widths[level]))
             downs.append(nn.Sequential(*layers))
 
         ups: list[nn.Module] = []
@@ -92,8 +98,8 @@ class UNetGenerator(nn.Module):
             in_width = widths[level] * (1 if level == innermost else 2)
             layers = [
                 nn.ReLU(inplace=True),
-                _up(spec, in_width, widths[level - 1], bias=False),
-                nn.BatchNorm2d(widths[level - 1]),
+                _up(spec, in_width, widths[level - 1], bias=spec.norm == "instance"),
+                _norm(spec, widths[level - 1]),
             ]
             if dropout and innermost - 3 < level < innermost:
                 layers.append(nn.Dropout(0.5))
@@ -162,9 +168,15 @@ class ResizeConv(nn.Module):
 
 def _down(spec: GeneratorSpec, in_channels: int, out_channels: int) -> nn.Conv2d:
     return nn.Conv2d(
-        in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=False,
-        padding_mode=spec.padding,
+        in_channels, out_channels, kernel_size=4, stride=2, padding=1,
+        bias=spec.norm == "instance", padding_mode=spec.padding,
     )  # fmt: skip
+
+
+def _norm(spec: GeneratorSpec, channels: int) -> nn.Module:
+    if spec.norm == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    return nn.BatchNorm2d(channels)
 
 
 def _up(spec: GeneratorSpec, in_channels: int, out_channels: int, bias: bool) -> nn.Module:

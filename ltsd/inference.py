@@ -23,6 +23,7 @@ plain one if they differ or the ops are missing, so another torch can only make 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -205,14 +206,8 @@ def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     down_edge = {"padding": 0, "edge": "reflect"} if reflect else {}
     # reflecting a ×2 nearest-upsampled image by one pixel = replicating its input by one pixel
     up_edge = {"padding": 3, "edge": "replicate"} if reflect else {}
-    downs: list[nn.Module] = [
-        FoldedConv(*_folded(level, transposed=False), transposed=False, **down_edge)
-        for level in generator.downs
-    ]
-    ups: list[nn.Module] = [
-        FoldedConv(*_folded(level, transposed=True), transposed=True, **up_edge)
-        for level in generator.ups[:-1]
-    ]
+    downs = [_level(level, transposed=False, **down_edge) for level in generator.downs]
+    ups = [_level(level, transposed=True, **up_edge) for level in generator.ups[:-1]]
     weight, bias = _folded(generator.ups[-1], transposed=True)
     # tanh(x) = 2·sigmoid(2x) − 1: the 2x goes into the weights, the rest into forward()
     last = FoldedConv(weight * 2.0, bias * 2.0, transposed=True, activation="sigmoid", **up_edge)
@@ -223,6 +218,28 @@ def for_inference(generator: UNetGenerator) -> InferenceGenerator:
         else torch.contiguous_format
     )
     return InferenceGenerator(generator.spec, downs, ups).to(memory_format=memory_format).eval()
+
+
+class InstanceNormalised(nn.Module):
+    """A convolution followed by instance normalisation (no learnt parameters), which depends
+    on each image and so cannot be folded into the weights."""
+
+    def __init__(self, conv: FoldedConv, eps: float) -> None:
+        super().__init__()
+        self.conv = conv
+        self.eps = eps
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return F.instance_norm(self.conv(features), eps=self.eps)
+
+
+def _level(level: nn.Module, transposed: bool, **edge: Any) -> nn.Module:
+    """One U-Net level as it runs: its convolution with a batch norm folded in, or followed by
+    its instance norm."""
+    conv = FoldedConv(*_folded(level, transposed), transposed=transposed, **edge)
+    layers = list(level) if isinstance(level, nn.Sequential) else [level]
+    norms = [layer for layer in layers if isinstance(layer, nn.InstanceNorm2d)]
+    return InstanceNormalised(conv, norms[0].eps) if norms else conv
 
 
 def _folded(level: nn.Module, transposed: bool) -> tuple[torch.Tensor, torch.Tensor]:
