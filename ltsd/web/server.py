@@ -103,9 +103,18 @@ class WebServer:
         try:
             self._loop.run_forever()
         finally:
-            with contextlib.suppress(Exception):
-                self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.run_until_complete(self._shut_down())
             self._loop.close()
+
+    async def _shut_down(self) -> None:
+        """Close every connection (streams, WebSockets) and finish every task before the loop
+        closes, so nothing is left pending."""
+        with contextlib.suppress(Exception):
+            await self._runner.cleanup()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _serve(self) -> None:
         self._new_frame = asyncio.Condition()
