@@ -15,6 +15,10 @@ How the decoder goes up is the spec's `upsample`:
 streaks and nested frames along the border once the grid is gone.
 `norm` "batch" is pix2pix's default and what ltsd trains; "instance" (per-image normalisation,
 no learnt parameters, convolutions with biases, as junyanz's `--norm instance`) is for imports.
+`layout` "keras" is TensorFlow's pix2pix tutorial generator (for imports): the same levels and
+widths, but each level is convolution → norm → activation, so skips carry LeakyReLU'd features,
+the innermost level has a norm too, LeakyReLU's slope is Keras's 0.3 and batch norm's epsilon
+Keras's 1e-3 (`leaky_slope`, `norm_eps`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from torch import nn
 UPSAMPLES = ("transposed", "nearest")
 PADDINGS = ("zeros", "reflect")
 NORMS = ("batch", "instance")
+LAYOUTS = ("pix2pix", "keras")
 # one axis of a 3×3 kernel after ×2 nearest upsampling, as the four taps of a 4×4 transposed kernel
 _NEAREST_TAPS = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
@@ -44,6 +49,9 @@ class GeneratorSpec:
     upsample: str = "transposed"
     padding: str = "zeros"
     norm: str = "batch"
+    layout: str = "pix2pix"
+    leaky_slope: float = 0.2
+    norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "ngf", "max_channels", "depth"):
@@ -58,6 +66,14 @@ class GeneratorSpec:
             raise ValueError(f"upsample {self.upsample!r} is not one of {', '.join(UPSAMPLES)}")
         if self.padding not in PADDINGS:
             raise ValueError(f"padding {self.padding!r} is not one of {', '.join(PADDINGS)}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout {self.layout!r} is not one of {', '.join(LAYOUTS)}")
+        for name in ("leaky_slope", "norm_eps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ValueError(f"{name} must be a number between 0 and 1, not {value!r}"[:120])
+        if self.layout == "keras" and (self.upsample, self.padding) != ("transposed", "zeros"):
+            raise ValueError("the keras layout has transposed convolutions and zero padding")
         if self.norm not in NORMS:
             raise ValueError(f"norm {self.norm!r} is not one of {', '.join(NORMS)}")
         if self.padding == "reflect" and self.upsample == "transposed":
@@ -80,6 +96,9 @@ class UNetGenerator(nn.Module):
         if spec.depth < 2:
             raise ValueError("a U-Net needs depth >= 2")
         self.spec = spec
+        if spec.layout == "keras":
+            self.downs, self.ups = _keras_levels(spec, dropout)
+            return
         widths = spec.widths()
         innermost = spec.depth - 1
 
@@ -166,6 +185,30 @@ class ResizeConv(nn.Module):
         return F.conv_transpose2d(features, kernel, self.bias, stride=2, padding=1)
 
 
+def _keras_levels(spec: GeneratorSpec, dropout: bool) -> tuple[nn.ModuleList, nn.ModuleList]:
+    """TensorFlow's pix2pix generator: convolution → norm → activation at every level (no norm
+    at the outermost encoder level), skips taken after the activation."""
+    widths = spec.widths()
+    downs = []
+    for level in range(spec.depth):
+        in_width = spec.in_channels if level == 0 else widths[level - 1]
+        layers: list[nn.Module] = [_down(spec, in_width, widths[level])]
+        if level > 0:
+            layers.append(_norm(spec, widths[level]))
+        layers.append(nn.LeakyReLU(spec.leaky_slope, inplace=True))
+        downs.append(nn.Sequential(*layers))
+    ups = []
+    for level in range(spec.depth - 1, 0, -1):
+        in_width = widths[level] * (1 if level == spec.depth - 1 else 2)
+        up = _up(spec, in_width, widths[level - 1], bias=spec.norm == "instance")
+        layers = [up, _norm(spec, widths[level - 1])]
+        if dropout and level >= spec.depth - 3:
+            layers.append(nn.Dropout(0.5))
+        ups.append(nn.Sequential(*layers, nn.ReLU(inplace=True)))
+    ups.append(nn.Sequential(_up(spec, widths[0] * 2, spec.out_channels, bias=True), nn.Tanh()))
+    return nn.ModuleList(downs), nn.ModuleList(ups)
+
+
 def _down(spec: GeneratorSpec, in_channels: int, out_channels: int) -> nn.Conv2d:
     return nn.Conv2d(
         in_channels, out_channels, kernel_size=4, stride=2, padding=1,
@@ -176,7 +219,7 @@ def _down(spec: GeneratorSpec, in_channels: int, out_channels: int) -> nn.Conv2d
 def _norm(spec: GeneratorSpec, channels: int) -> nn.Module:
     if spec.norm == "instance":
         return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
-    return nn.BatchNorm2d(channels)
+    return nn.BatchNorm2d(channels, eps=spec.norm_eps)
 
 
 def _up(spec: GeneratorSpec, in_channels: int, out_channels: int, bias: bool) -> nn.Module:

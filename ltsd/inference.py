@@ -199,6 +199,21 @@ class InferenceGenerator(nn.Module):
         return weights + sum(m.packed_bytes() for m in self.modules() if isinstance(m, FoldedConv))
 
 
+class KerasInferenceGenerator(InferenceGenerator):
+    """The keras layout's function: the activation after each folded level, not before."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        slope = self.spec.leaky_slope
+        skips = [F.leaky_relu_(self.downs[0](image), slope)]
+        for down in self.downs[1:]:
+            skips.append(F.leaky_relu_(down(skips[-1]), slope))
+        features = F.relu_(self.ups[0](skips[-1]))
+        for up, skip in zip(self.ups[1:-1], reversed(skips[1:-1]), strict=True):
+            features = F.relu_(up(torch.cat([features, skip], dim=1)))
+        features = self.ups[-1](torch.cat([features, skips[0]], dim=1))
+        return features.mul_(2.0).sub_(1.0)  # 2·sigmoid(2x) − 1 == tanh(x)
+
+
 def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     """The eval-mode function of `generator`, rewritten as the module docstring says; on the
     generator's device and memory format."""
@@ -212,12 +227,14 @@ def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     # tanh(x) = 2·sigmoid(2x) − 1: the 2x goes into the weights, the rest into forward()
     last = FoldedConv(weight * 2.0, bias * 2.0, transposed=True, activation="sigmoid", **up_edge)
     ups.append(SubPixelConv(last))
+    first = next(generator.downs[0].parameters())
     memory_format = (
         torch.channels_last
-        if generator.downs[0].weight.is_contiguous(memory_format=torch.channels_last)
+        if first.is_contiguous(memory_format=torch.channels_last)
         else torch.contiguous_format
     )
-    return InferenceGenerator(generator.spec, downs, ups).to(memory_format=memory_format).eval()
+    kind = KerasInferenceGenerator if generator.spec.layout == "keras" else InferenceGenerator
+    return kind(generator.spec, downs, ups).to(memory_format=memory_format).eval()
 
 
 class InstanceNormalised(nn.Module):
