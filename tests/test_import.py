@@ -19,6 +19,8 @@ from ltsd.modelstore import load_model, read_info
 from tests.conftest import run_ltsd, unique_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "junyanz"
+KERAS = Path(__file__).parent / "fixtures" / "keras"
+PHOTOGRAPH = Path(__file__).parent / "fixtures" / "input.png"
 NEUTRAL = """params:
   grayscale: false
   blur_factor: 1.0
@@ -27,37 +29,68 @@ NEUTRAL = """params:
 """
 
 
-def reference(name: str) -> np.ndarray:
-    """The junyanz network's own eval-mode output, as 8-bit RGB."""
-    out = np.load(FIXTURES / f"{name}.out.npy", allow_pickle=False)
+def reference(path: Path) -> np.ndarray:
+    """A source framework's own eval-mode output, as 8-bit RGB."""
+    out = np.load(path, allow_pickle=False)
     return np.round((out + 1) * 127.5).clip(0, 255)
 
 
 def photograph(size: int, mode: str) -> np.ndarray:
-    image = Image.open(FIXTURES / "input.png").resize((size, size), Image.Resampling.LANCZOS)
+    image = Image.open(PHOTOGRAPH).resize((size, size), Image.Resampling.LANCZOS)
     return np.array(image.convert(mode))
 
 
-def test_a_junyanz_unet_256_through_ltsd_run_gives_the_networks_own_pixels(tmp_path):
+def played_through_ltsd_run(source: Path, tmp_path: Path) -> np.ndarray:
+    """`ltsd import SOURCE`, then the photograph through `ltsd run` with neutral
+    pre-processing, written losslessly: what ltsd makes of it, as 8-bit RGB."""
     models = tmp_path / "models"
-    imported = run_ltsd("import", str(FIXTURES / "unet_256_batch.pth"), "--name", "facades",
-                        "--models-dir", str(models))  # fmt: skip
+    imported = run_ltsd("import", str(source), "--name", "imported", "--models-dir", str(models))
     assert imported.returncode == 0, imported.stderr
-    stills = tmp_path / "stills"
+    size = read_info(models / "imported.safetensors").resolution
+    stills, frames = tmp_path / "stills", tmp_path / "out"
     stills.mkdir()
-    Image.fromarray(photograph(256, "RGB")).save(stills / "photo.png")
+    frames.mkdir()
+    Image.fromarray(photograph(size, "RGB")).save(stills / "photo.png")
     config = tmp_path / "neutral.yaml"
     config.write_text(NEUTRAL)
-    frames = tmp_path / "out"
-    frames.mkdir()
     ran = run_ltsd("run", "--config", str(config), "--models-dir", str(models), "--model",
-                   "facades", "--source", f"images:{stills}", "--sink",
+                   "imported", "--source", f"images:{stills}", "--sink",
                    f"file:{frames}/%05d.png", "--frames", "3", "--quiet")  # fmt: skip
     assert ran.returncode == 0, ran.stderr
-    made = np.asarray(Image.open(sorted(frames.glob("*.png"))[-1]).convert("RGB"), dtype=float)
-    difference = np.abs(made - reference("unet_256_batch"))
+    return np.asarray(Image.open(sorted(frames.glob("*.png"))[-1]).convert("RGB"), dtype=float)
+
+
+def test_a_junyanz_unet_256_through_ltsd_run_gives_the_networks_own_pixels(tmp_path):
+    made = played_through_ltsd_run(FIXTURES / "unet_256_batch.pth", tmp_path)
+    difference = np.abs(made - reference(FIXTURES / "unet_256_batch.out.npy"))
     assert difference.mean() <= 1.0, f"{difference.mean():.3f} levels of 255 on average"
-    assert reference("unet_256_batch").std() > 5, "the reference is a picture, not a flat field"
+    assert reference(FIXTURES / "unet_256_batch.out.npy").std() > 5, "a picture, not a flat field"
+
+
+def test_a_keras_pix2pix_converted_by_tensorflowjs_gives_tensorflows_pixels(tmp_path):
+    made = played_through_ltsd_run(KERAS / "pix2pix_256" / "model.json", tmp_path)
+    expected = reference(KERAS / "pix2pix_256.out.npy")
+    assert np.abs(made - expected).mean() <= 1.0 and expected.std() > 5
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [("pix2pix_256", "pix2pix_256"), ("pix2pix_128_depth7", "pix2pix_128_depth7"),
+     ("pix2pix_128_depth7.h5", "pix2pix_128_depth7")],
+)  # fmt: skip
+def test_keras_layouts_map_exactly_whatever_the_width_depth_and_file(tmp_path, source, name):
+    path = import_model(KERAS / source, "keras", tmp_path, ImportOptions())  # a TF.js folder too
+    model = load_model(path)
+    spec, size = model.info.architecture, model.info.resolution
+    assert spec.layout == "keras" and spec.norm_eps == pytest.approx(1e-3)
+    assert spec.leaky_slope == pytest.approx(0.3) and size == 2**spec.depth
+    image = torch.from_numpy(photograph(size, "RGB")).float().div(127.5).sub(1)
+    with torch.inference_mode():
+        out = model.generator(
+            image.permute(2, 0, 1)[None].contiguous(memory_format=torch.channels_last)
+        )
+    made = np.round((out[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
+    assert np.abs(made - reference(KERAS / f"{name}.out.npy")).mean() <= 1.0
 
 
 def test_an_instance_norm_grey_unet_128_matches_its_framework(tmp_path):
@@ -74,7 +107,7 @@ def test_an_instance_norm_grey_unet_128_matches_its_framework(tmp_path):
     with torch.inference_mode():
         out = model.generator(grey.contiguous(memory_format=torch.channels_last))
     made = np.round((out[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
-    assert np.abs(made - reference("unet_128_instance_grey")).mean() <= 1.0
+    assert np.abs(made - reference(FIXTURES / "unet_128_instance_grey.out.npy")).mean() <= 1.0
 
 
 def test_an_imported_model_says_where_it_came_from_and_what_it_expects(tmp_path):
@@ -121,12 +154,46 @@ def bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
     text = folder / "notes.txt"
     text.write_text("hello")
     files["text"] = (text, "not a format ltsd imports")
+    files.update(bad_tfjs_models(folder))
+    return files
+
+
+def bad_tfjs_models(folder: Path) -> dict[str, tuple[Path, str]]:
+    import json
+    import shutil
+
+    files = {}
+
+    def copied(name: str) -> tuple[Path, dict]:
+        target = folder / name
+        shutil.copytree(KERAS / "pix2pix_128_depth7", target)
+        return target, json.loads((target / "model.json").read_text())
+
+    target, _ = copied("tfjs-truncated")
+    shard = target / "group1-shard1of1.bin"
+    shard.write_bytes(shard.read_bytes()[:100_000])
+    files["tfjs-truncated"] = (target / "model.json", "truncated")
+    target, document = copied("tfjs-quantized")
+    document["weightsManifest"][0]["weights"][0]["dtype"] = "uint8"
+    (target / "model.json").write_text(json.dumps(document))
+    files["tfjs-quantized"] = (target / "model.json", "float32")
+    target, document = copied("tfjs-dense")
+    layers = document["modelTopology"]["model_config"]["config"]["layers"]
+    layers.append({"class_name": "Dense", "config": {"name": "dense", "units": 10}})
+    (target / "model.json").write_text(json.dumps(document))
+    files["tfjs-dense"] = (target / "model.json", "Dense")
+    target, document = copied("tfjs-escape")
+    document["weightsManifest"][0]["paths"] = ["../../etc/passwd"]
+    (target / "model.json").write_text(json.dumps(document))
+    files["tfjs-escape"] = (target / "model.json", "not beside model.json")
     return files
 
 
 @pytest.mark.parametrize(
-    "case", ["pickled", "resnet", "mismatched", "shape", "other", "truncated", "text"]
-)
+    "case",
+    ["pickled", "resnet", "mismatched", "shape", "other", "truncated", "text", "tfjs-truncated",
+     "tfjs-quantized", "tfjs-dense", "tfjs-escape"],
+)  # fmt: skip
 def test_bad_or_unsupported_files_are_one_line_and_exit_2(tmp_path, case):
     path, expected = bad_files(tmp_path)[case]
     models = tmp_path / "models"

@@ -35,7 +35,9 @@ def import_model(source: Path, name: str, models_dir: Path, options: ImportOptio
     """Write `models_dir/NAME.safetensors` from `source`; a ModelError says what is wrong."""
     if not NAME.fullmatch(name):
         raise ModelError(f"--name: {name[:100]!r} is not a plain model name (letters, digits, _.-)")
-    if not source.exists():
+    if source.is_dir() and (source / "model.json").is_file():
+        source = source / "model.json"  # a TF.js model's folder
+    if not source.is_file():
         raise ModelError(f"{source}: no such file")
     generator, source_format = _read(source)
     spec = generator.spec
@@ -80,9 +82,22 @@ def _read(source: Path) -> tuple[UNetGenerator, str]:
         spec = junyanz.spec_of(state, found, source)
         mapped = junyanz.ltsd_state_dict(state, found, spec)
         return _built(spec, mapped, source), "junyanz/pytorch-CycleGAN-and-pix2pix"
+    if source.suffix in (".json", ".h5", ".hdf5"):
+        from ltsd.importers import keras
+
+        if source.suffix == ".json":
+            config, weights = keras.read_tfjs(source)
+            kind = "TensorFlow.js layers model (Keras pix2pix)"
+        else:
+            config, weights = keras.read_h5(source)
+            kind = "Keras HDF5 (TensorFlow pix2pix)"
+        spec, pairs = keras.plan(config, source)
+        mapped = keras.ltsd_state_dict(pairs, weights, source)
+        return _built(spec, mapped, source), kind
     raise ModelError(
         f"{source}: not a format ltsd imports (a .pth state dict from "
-        "junyanz/pytorch-CycleGAN-and-pix2pix)"
+        "junyanz/pytorch-CycleGAN-and-pix2pix; a TF.js model.json or a Keras .h5 of "
+        "TensorFlow's pix2pix)"
     )
 
 
