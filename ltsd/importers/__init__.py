@@ -69,6 +69,8 @@ def import_model(source: Path, name: str, models_dir: Path, options: ImportOptio
 
 
 def _read(source: Path) -> tuple[UNetGenerator, str]:
+    if source.suffix == ".keras":
+        raise ModelError(f"{source}: Keras 3 archives are not read yet; save as .h5 or TF.js")
     if source.suffix in (".pth", ".pt") or zipfile.is_zipfile(source):
         from ltsd.importers import junyanz
 
