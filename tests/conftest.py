@@ -9,11 +9,13 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.models import write_constant_model
+from tests.helpers.osc_client import OscPeer
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_RGB = (230, 26, 102)
@@ -58,6 +60,20 @@ def models_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@dataclass
+class Controlled:
+    """A running `ltsd run` and an OSC peer talking to it."""
+
+    process: subprocess.Popen
+    peer: OscPeer
+    osc_port: int
+    web_port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+
 class Processes:
     """Starts child processes and makes sure none outlives the test."""
 
@@ -78,6 +94,20 @@ class Processes:
 
     def ltsd(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         return self.start("-m", "ltsd.cli", *with_free_ports(args), env=env)
+
+    def controlled(self, *args: str, env: dict[str, str] | None = None,
+                   timeout_s: float = 30.0) -> Controlled:  # fmt: skip
+        """`ltsd run ARGS` on its own OSC and web ports, once it answers OSC."""
+        osc_port, web_port = free_udp_port(), free_tcp_port()
+        process = self.ltsd("run", *args, "--osc-port", str(osc_port),
+                            "--oscquery-port", str(web_port), env=env)  # fmt: skip
+        peer = OscPeer(osc_port)
+        try:
+            peer.wait_for(process, timeout_s)
+        except BaseException:
+            peer.close()
+            raise
+        return Controlled(process, peer, osc_port, web_port)
 
     def stop_all(self) -> None:
         for child in self.children:

@@ -28,7 +28,7 @@ from ltsd.params import PARAMS, LiveParams, ParamInfo, ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.sinks.ndi import NdiSink
 from ltsd.sources import open_source
-from tests.conftest import MODEL_RGB, Processes, free_tcp_port, free_udp_port, unique_name
+from tests.conftest import MODEL_RGB, Processes, free_udp_port, unique_name
 from tests.helpers.models import write_constant_model
 from tests.helpers.osc_client import OscPeer
 from tests.osc_strategies import datagrams, deep_bundle
@@ -58,20 +58,16 @@ def daemon(tmp_path_factory):
     media = folder / "media"
     media.mkdir()
     config.write_text(SMALL_SCENE + f"source:\n  media_dirs: [{str(media)!r}]\n")
-    osc_port, query_port = free_udp_port(), free_tcp_port()
     output = unique_name("osc")
     processes = Processes()
-    process = processes.ltsd(
-        "run", "--config", str(config), "--models-dir", str(models), "--model", "magenta",
-        "--ndi-name", output, "--osc-port", str(osc_port), "--oscquery-port", str(query_port),
-    )  # fmt: skip
-    peer = OscPeer(osc_port)
     try:  # the daemon must not outlive a failed set-up either
-        peer.wait_for(process)
-        yield {"peer": peer, "port": osc_port, "query_port": query_port, "ndi": output,
-               "models": models, "process": process, "media": media}  # fmt: skip
+        ltsd = processes.controlled("--config", str(config), "--models-dir", str(models),
+                                    "--model", "magenta", "--ndi-name", output)  # fmt: skip
+        yield {"peer": ltsd.peer, "port": ltsd.osc_port, "query_port": ltsd.web_port,
+               "ndi": output, "models": models, "process": ltsd.process,
+               "media": media}  # fmt: skip
+        ltsd.peer.close()
     finally:
-        peer.close()
         processes.stop_all()
 
 

@@ -20,7 +20,7 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.control.oscquery import announced_addresses, instance_name
-from tests.conftest import MODEL_RGB, Processes, free_tcp_port, free_udp_port, unique_name
+from tests.conftest import MODEL_RGB, Processes, free_udp_port, unique_name
 from tests.helpers.models import write_constant_model
 from tests.helpers.osc_client import OscPeer
 
@@ -31,15 +31,11 @@ SMALL_SCENE = "synthetic:\n  width: 160\n  height: 90\n  fps: 30\n"
 def start(processes: Processes, folder: Path, models: Path) -> dict[str, Any]:
     config = folder / "config.yaml"
     config.write_text(SMALL_SCENE)
-    osc_port, query_port = free_udp_port(), free_tcp_port()
-    process = processes.ltsd(
-        "run", "--config", str(config), "--models-dir", str(models), "--model", "magenta",
-        "--ndi-name", unique_name("clients"), "--osc-port", str(osc_port),
-        "--oscquery-port", str(query_port),
-    )  # fmt: skip
-    peer = OscPeer(osc_port)
-    peer.wait_for(process)
-    return {"port": osc_port, "query_port": query_port, "process": process, "peer": peer}
+    ltsd = processes.controlled("--config", str(config), "--models-dir", str(models),
+                                "--model", "magenta", "--ndi-name",
+                                unique_name("clients"))  # fmt: skip
+    return {"port": ltsd.osc_port, "query_port": ltsd.web_port, "process": ltsd.process,
+            "peer": ltsd.peer}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ import pytest
 from PIL import Image
 
 from ltsd.harness.receiver import NdiReceiver
-from tests.conftest import Processes, free_tcp_port, free_udp_port, unique_name
-from tests.helpers.osc_client import OscPeer
+from tests.conftest import Processes, unique_name
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -34,18 +33,13 @@ pytestmark = pytest.mark.skipif(
 def daemon(tmp_path_factory):
     config = tmp_path_factory.mktemp("page") / "config.yaml"
     config.write_text("synthetic:\n  width: 320\n  height: 180\n  fps: 30\n")
-    osc_port, web_port = free_udp_port(), free_tcp_port()
     ndi_name = unique_name("page")
     processes = Processes()
     try:
-        process = processes.ltsd(
-            "run", "--config", str(config), "--model", "ocean", "--ndi-name", ndi_name,
-            "--osc-port", str(osc_port), "--oscquery-port", str(web_port),
-        )  # fmt: skip
-        peer = OscPeer(osc_port)
-        peer.wait_for(process, timeout_s=60)
-        yield {"peer": peer, "base": f"http://127.0.0.1:{web_port}", "ndi": ndi_name}
-        peer.close()
+        ltsd = processes.controlled("--config", str(config), "--model", "ocean",
+                                    "--ndi-name", ndi_name, timeout_s=60)  # fmt: skip
+        yield {"peer": ltsd.peer, "base": ltsd.base, "ndi": ndi_name}
+        ltsd.peer.close()
     finally:
         processes.stop_all()
 

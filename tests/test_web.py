@@ -38,18 +38,13 @@ def daemon(tmp_path_factory):
     write_constant_model(models, "teal", TEAL)
     config = folder / "config.yaml"
     config.write_text("synthetic:\n  width: 320\n  height: 180\n  fps: 30\n")
-    osc_port, web_port = free_udp_port(), free_tcp_port()
     processes = Processes()
     try:
-        process = processes.ltsd(
-            "run", "--config", str(config), "--models-dir", str(models), "--model", "magenta",
-            "--ndi-name", unique_name("web"), "--osc-port", str(osc_port),
-            "--oscquery-port", str(web_port),
-        )  # fmt: skip
-        peer = OscPeer(osc_port)
-        peer.wait_for(process)
-        yield {"peer": peer, "base": f"http://127.0.0.1:{web_port}", "process": process}
-        peer.close()
+        ltsd = processes.controlled("--config", str(config), "--models-dir", str(models),
+                                    "--model", "magenta", "--ndi-name",
+                                    unique_name("web"))  # fmt: skip
+        yield {"peer": ltsd.peer, "base": ltsd.base, "process": ltsd.process}
+        ltsd.peer.close()
     finally:
         processes.stop_all()
 
@@ -241,16 +236,10 @@ def test_tls_serves_the_page_with_a_self_signed_certificate_made_once(processes,
     config = tmp_path / "config.yaml"
     tls_port = free_tcp_port()
     config.write_text(f"synthetic:\n  width: 160\n  height: 90\nweb:\n  tls_port: {tls_port}\n")
-    osc_port = free_udp_port()
     data_home = tmp_path / "data"
-    process = processes.ltsd(
-        "run", "--config", str(config), "--tls", "--ndi-name", unique_name("tls"),
-        "--osc-port", str(osc_port), "--oscquery-port", str(free_tcp_port()),
-        env={"XDG_DATA_HOME": str(data_home)},
-    )  # fmt: skip
-    peer = OscPeer(osc_port)
+    ltsd = processes.controlled("--config", str(config), "--tls", "--ndi-name", unique_name("tls"),
+                                env={"XDG_DATA_HOME": str(data_home)})  # fmt: skip
     try:
-        peer.wait_for(process)
         certificate = data_home / "ltsd" / "tls" / "ltsd-cert.pem"
         assert (
             certificate.exists()
@@ -263,9 +252,9 @@ def test_tls_serves_the_page_with_a_self_signed_certificate_made_once(processes,
         with urllib.request.urlopen(request, timeout=5, context=trusting) as reply:
             assert reply.status == 200 and b"<title>ltsd" in reply.read()
     finally:
-        peer.close()
-        process.terminate()
-        _, log = process.communicate(timeout=20)
+        ltsd.peer.close()
+        ltsd.process.terminate()
+        _, log = ltsd.process.communicate(timeout=20)
     assert f"web: https://127.0.0.1:{tls_port}/" in log
     made = certificate.read_bytes()
     from ltsd.web.tls import self_signed
