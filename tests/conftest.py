@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.models import write_constant_model
+from tests.helpers.models import MAGENTA, write_constant_model
 from tests.helpers.osc_client import OscPeer
 
 REPO = Path(__file__).resolve().parent.parent
-MODEL_RGB = (230, 26, 102)
+MODEL_RGB = MAGENTA  # what the "magenta" test world paints
 
 
 def unique_name(prefix: str) -> str:

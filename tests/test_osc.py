@@ -29,11 +29,10 @@ from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.sinks.ndi import NdiSink
 from ltsd.sources import open_source
 from tests.conftest import MODEL_RGB, Processes, free_udp_port, unique_name
-from tests.helpers.models import write_constant_model
+from tests.helpers.models import TEAL, two_constant_worlds, write_constant_model
 from tests.helpers.osc_client import OscPeer
 from tests.osc_strategies import datagrams, deep_bundle
 
-TEAL = (20, 160, 150)
 SMALL_SCENE = "synthetic:\n  width: 160\n  height: 90\n  fps: 30\n"
 
 
@@ -52,8 +51,7 @@ def daemon(tmp_path_factory):
     """A running ltsd with two constant-colour models: its OSC and OSCQuery ports, NDI name."""
     folder = tmp_path_factory.mktemp("osc")
     models = folder / "models"
-    write_constant_model(models, "magenta", MODEL_RGB)
-    write_constant_model(models, "teal", TEAL)
+    two_constant_worlds(models)
     config = folder / "config.yaml"
     media = folder / "media"
     media.mkdir()
@@ -294,8 +292,7 @@ def assert_in_range(info: ParamInfo, value: Any) -> None:
 def in_process_server(tmp_path_factory):
     """A real OscServer on an ephemeral port over a real, idle pipeline, for fast fuzzing."""
     models = tmp_path_factory.mktemp("fuzz")
-    write_constant_model(models, "magenta", MODEL_RGB)
-    write_constant_model(models, "teal", TEAL)
+    two_constant_worlds(models)
     config = Config()
     library = ModelLibrary(models, torch.device("cpu"), 64.0)
     params = ParamStore(LiveParams())

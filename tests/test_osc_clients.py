@@ -20,11 +20,10 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.control.oscquery import announced_addresses, instance_name
-from tests.conftest import MODEL_RGB, Processes, free_udp_port, unique_name
-from tests.helpers.models import write_constant_model
+from tests.conftest import Processes, free_udp_port, unique_name
+from tests.helpers.models import two_constant_worlds, write_constant_model
 from tests.helpers.osc_client import OscPeer
 
-TEAL = (20, 160, 150)
 SMALL_SCENE = "synthetic:\n  width: 160\n  height: 90\n  fps: 30\n"
 
 
@@ -42,8 +41,7 @@ def start(processes: Processes, folder: Path, models: Path) -> dict[str, Any]:
 def daemon(tmp_path_factory):
     folder = tmp_path_factory.mktemp("clients")
     models = folder / "models"
-    write_constant_model(models, "magenta", MODEL_RGB)
-    write_constant_model(models, "teal", TEAL)
+    two_constant_worlds(models)
     processes = Processes()
     try:
         running = start(processes, folder, models)

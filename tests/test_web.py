@@ -24,18 +24,15 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from ltsd.config import WebConfig
 from ltsd.web.preview import Preview, shrunk
 from tests.conftest import MODEL_RGB, Processes, free_tcp_port, free_udp_port, unique_name
-from tests.helpers.models import write_constant_model
+from tests.helpers.models import two_constant_worlds
 from tests.helpers.osc_client import OscPeer
-
-TEAL = (20, 160, 150)
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web")
     models = folder / "models"
-    write_constant_model(models, "magenta", MODEL_RGB)
-    write_constant_model(models, "teal", TEAL)
+    two_constant_worlds(models)
     config = folder / "config.yaml"
     config.write_text("synthetic:\n  width: 320\n  height: 180\n  fps: 30\n")
     processes = Processes()

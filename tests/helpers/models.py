@@ -43,3 +43,14 @@ def write_random_model(models_dir: Path, name: str, seed: int = 0) -> Path:
     info = ModelInfo(name=name, architecture=TINY_SPEC, resolution=TINY_RESOLUTION)
     save_model(path, UNetGenerator(TINY_SPEC).eval(), info)
     return path
+
+
+MAGENTA, TEAL = (230, 26, 102), (20, 160, 150)
+
+
+def two_constant_worlds(folder: Path) -> Path:
+    """`folder` holding "magenta" and "teal", two worlds that each paint one colour: which one
+    plays, and crossfades between them, can be read off any output pixel."""
+    write_constant_model(folder, "magenta", MAGENTA)
+    write_constant_model(folder, "teal", TEAL)
+    return folder
