@@ -46,7 +46,7 @@ FLOWER_STAMPS = Path("/usr/share/tuxpaint/stamps/plants/flowers")
 # then --resume --minutes 40 with these arguments (λ_L1 25 for the soft worlds); models/README.md.
 WORLDS: dict[str, list[str]] = {
     "space": ["--steps", "2200", "--flips"],
-    "ocean": ["--steps", "2200"],
+    "ocean": ["--steps", "6000", "--l1-weight", "25"],
     "clouds": ["--steps", "2200", "--l1-weight", "25"],
     "flowers": ["--steps", "6000", "--flips", "--l1-weight", "25"],
     "fire": ["--steps", "7000", "--l1-weight", "25"],

@@ -243,6 +243,8 @@ def bounded(server: Any, loop: asyncio.AbstractEventLoop) -> asyncio.Protocol:
 
 def _close_if_idle(handler: Any) -> None:
     transport = getattr(handler, "transport", None)
-    if transport is not None and not transport.is_closing() and handler._request_count == 0:
+    # aiohttp's count of requests begun; should it go, silent connections are left to aiohttp
+    started = getattr(handler, "_request_count", 1)
+    if transport is not None and not transport.is_closing() and started == 0:
         with contextlib.suppress(Exception):
             transport.close()
