@@ -235,7 +235,7 @@ def test_tls_serves_the_page_with_a_self_signed_certificate_made_once(processes,
     config.write_text(f"synthetic:\n  width: 160\n  height: 90\nweb:\n  tls_port: {tls_port}\n")
     data_home = tmp_path / "data"
     ltsd = processes.controlled("--config", str(config), "--tls", "--ndi-name", unique_name("tls"),
-                                env={"XDG_DATA_HOME": str(data_home)})  # fmt: skip
+                                env={"XDG_DATA_HOME": str(data_home)}, timeout_s=60)  # fmt: skip
     try:
         certificate = data_home / "ltsd" / "tls" / "ltsd-cert.pem"
         assert (

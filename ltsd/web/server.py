@@ -134,10 +134,10 @@ class WebServer:
 
     async def _listen(self, port: int, tls: ssl.SSLContext | None, setting: str) -> int:
         """Serve the app on `port` (TLS when given); the port actually bound."""
-        server = self._runner.server
+        cap = ConnectionCap(self._runner.server, self._loop)
         try:
             listening = await self._loop.create_server(
-                lambda: bounded(server, self._loop), host=self.host or None, port=port,
+                cap, host=self.host or None, port=port,
                 reuse_address=True, backlog=128, ssl=tls,
             )  # fmt: skip
         except OSError as error:
@@ -231,20 +231,40 @@ class _Refused(asyncio.Protocol):
         transport.close()
 
 
-def bounded(server: Any, loop: asyncio.AbstractEventLoop) -> asyncio.Protocol:
-    """aiohttp's protocol for a new connection, or a refusal beyond MAX_CONNECTIONS; a connection
-    that has not finished a request within IDLE_TIMEOUT_S is closed."""
-    if len(server.connections) >= MAX_CONNECTIONS:
-        return _Refused()
-    handler = server()
-    loop.call_later(IDLE_TIMEOUT_S, _close_if_idle, handler)
-    return handler
+class ConnectionCap:
+    """aiohttp's protocol for each new connection, or a refusal beyond MAX_CONNECTIONS; a
+    connection that has not begun a request within IDLE_TIMEOUT_S is closed.
 
+    A connection holds its slot from the moment asyncio asks for its protocol: in a burst asyncio
+    accepts up to the backlog before any of them is made, so aiohttp's own list of connections
+    would let them all in. The slot is given back when aiohttp hears the connection is lost."""
 
-def _close_if_idle(handler: Any) -> None:
-    transport = getattr(handler, "transport", None)
-    # aiohttp's count of requests begun; should it go, silent connections are left to aiohttp
-    started = getattr(handler, "_request_count", 1)
-    if transport is not None and not transport.is_closing() and started == 0:
-        with contextlib.suppress(Exception):
-            transport.close()
+    def __init__(self, server: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.server = server
+        self.holding: set[Any] = set()
+        lost = server.connection_lost
+
+        def connection_lost(handler: Any, error: BaseException | None = None) -> None:
+            self.holding.discard(handler)
+            lost(handler, error)
+
+        server.connection_lost = connection_lost  # every handler tells its server this way
+
+    def __call__(self) -> asyncio.Protocol:
+        if len(self.holding) >= MAX_CONNECTIONS:
+            return _Refused()
+        handler = self.server()
+        self.holding.add(handler)
+        self.loop.call_later(IDLE_TIMEOUT_S, self._close_if_idle, handler)
+        return handler
+
+    def _close_if_idle(self, handler: Any) -> None:
+        transport = getattr(handler, "transport", None)
+        if transport is None:  # gone already, or never made (a failed accept): free its slot
+            self.holding.discard(handler)
+            return
+        # aiohttp's count of requests begun; should it go, silent connections are left to it
+        if not transport.is_closing() and getattr(handler, "_request_count", 1) == 0:
+            with contextlib.suppress(Exception):
+                transport.close()
