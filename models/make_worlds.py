@@ -45,7 +45,7 @@ FLOWER_STAMPS = Path("/usr/share/tuxpaint/stamps/plants/flowers")
 # The shipped worlds were trained in two sittings: --minutes 62 (1,339 steps, λ_L1 100 for all),
 # then --resume --minutes 40 with these arguments (λ_L1 25 for the soft worlds); models/README.md.
 WORLDS: dict[str, list[str]] = {
-    "space": ["--steps", "2200", "--flips"],
+    "space": ["--steps", "5000", "--flips", "--l1-weight", "25"],
     "ocean": ["--steps", "6000", "--l1-weight", "25"],
     "clouds": ["--steps", "2200", "--l1-weight", "25"],
     "flowers": ["--steps", "6000", "--flips", "--l1-weight", "25"],
