@@ -333,11 +333,12 @@ class OscServer:
 
     def _refuse(self, client: Client, address: str, reason: str) -> None:
         """`/ltsd/error` to the sender and to every feedback target (a controller that sends
-        from a port nobody listens on still hears it there), within each one's reply budget."""
+        from a port nobody listens on still hears it there), within the sender's reply budget:
+        subscribers on the sender's host must not use up the sender's own answer."""
         self.counters.refused += 1
         address = address if len(address) <= 200 else address[:197] + "..."
-        for target in {client} | self._targets():
-            if self._replies.allow(target, "error"):
+        if self._replies.allow(client, "error"):  # one budget: the sender's, per refusal
+            for target in [client, *(self._targets() - {client})]:  # the sender first, always
                 self.send(target, f"{self.prefix}/error", address, reason)
         self._log_refusal(client, address, reason)
 
