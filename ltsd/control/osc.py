@@ -3,8 +3,9 @@
 One thread receives datagrams in batches (all that are waiting), parses them with python-osc and
 calls the handler for each message's address, skipping parameter changes that a later message in
 the batch overrides. Anything a client sends — wrong types, NaN, huge strings, deep bundles, unknown
-addresses — is refused with `/ltsd/error <address> <reason>` to the sender and one (rate-limited)
-log line; bytes that are not OSC at all are counted and logged, not answered. Nothing can crash the
+addresses — is refused with `/ltsd/error <address> <reason>` to the sender and its subscribers
+(within the sender's reply budget) and one (rate-limited) log line; bytes that are not OSC at all
+are counted and logged, not answered. Nothing can crash the
 daemon or stall a frame. Accepted changes are
 echoed to subscribers, and every second they get fps, latency, model and source.
 """
