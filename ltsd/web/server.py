@@ -33,6 +33,9 @@ from ltsd.web.tls import lan_addresses, server_context
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 64
 IDLE_TIMEOUT_S = 5.0
+# asyncio accepts up to the backlog in one go and closes the refused ones a moment later: a small
+# backlog bounds those descriptors in a flood (clients beyond it are retried by their TCP stack)
+ACCEPT_BATCH = 16
 ASSETS = {"page.js": "text/javascript", "page.css": "text/css", "osc.js": "text/javascript"}
 BOUNDARY = "ltsdframe"
 
@@ -138,7 +141,7 @@ class WebServer:
         try:
             listening = await self._loop.create_server(
                 cap, host=self.host or None, port=port,
-                reuse_address=True, backlog=128, ssl=tls,
+                reuse_address=True, backlog=ACCEPT_BATCH, ssl=tls,
             )  # fmt: skip
         except OSError as error:
             raise LtsdError(
