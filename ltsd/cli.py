@@ -82,6 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--l1-weight", type=float, default=100.0,
                        help="weight of the L1 loss (default 100; lower: more texture, "
                             "less faithful)")  # fmt: skip
+    train.add_argument("--no-features", action="store_true",
+                       help="train without the pretrained feature network (no 'train' extra "
+                            "needed; the pre-0.2 recipe)")  # fmt: skip
+    train.add_argument(
+        "--projected-weight",
+        type=float,
+        default=1.0,
+        help="weight of the discriminator on pretrained features (default 1)",
+    )
+    train.add_argument(
+        "--perceptual-weight",
+        type=float,
+        default=2.0,
+        help="weight of the perceptual loss on pretrained features (default 2)",
+    )
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -239,8 +254,13 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a positive integer, got {value}")
     if args.minutes is not None and not (math.isfinite(args.minutes) and args.minutes > 0):
         raise LtsdError(f"--minutes: expected a positive number, got {args.minutes:g}")
-    if not (math.isfinite(args.l1_weight) and args.l1_weight >= 0):
-        raise LtsdError(f"--l1-weight: expected a number of at least 0, got {args.l1_weight:g}")
+    for flag, value in (
+        ("--l1-weight", args.l1_weight),
+        ("--projected-weight", args.projected_weight),
+        ("--perceptual-weight", args.perceptual_weight),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise LtsdError(f"{flag}: expected a number of at least 0, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
     if args.padding == "reflect" and args.upsample == "transposed":
@@ -261,6 +281,8 @@ def train_command(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         batch_size=args.batch_size,
         l1_weight=args.l1_weight,
+        projected_weight=0.0 if args.no_features else args.projected_weight,
+        perceptual_weight=0.0 if args.no_features else args.perceptual_weight,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(flips=args.flips),

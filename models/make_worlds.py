@@ -40,13 +40,16 @@ NEBULAE = Path("/usr/share/stellarium/nebulae/default")
 LAND = Path("/usr/share/games/endless-sky/images/land")
 MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
 FLOWER_STAMPS = Path("/usr/share/tuxpaint/stamps/plants/flowers")
+PLASMA = Path("/usr/share/wallpapers")
+LOMIRI = Path("/usr/share/backgrounds")
+HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for evaluation
 
 # name → the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a rerun is the same run)
 # The shipped worlds were trained in two sittings: --minutes 62 (1,339 steps, λ_L1 100 for all),
 # then --resume --minutes 40 with these arguments (λ_L1 25 for the soft worlds); models/README.md.
 WORLDS: dict[str, list[str]] = {
     "space": ["--steps", "5000", "--flips", "--l1-weight", "25"],
-    "ocean": ["--steps", "6000", "--l1-weight", "25"],
+    "ocean": ["--steps", "6000", "--l1-weight", "10"],
     "clouds": ["--steps", "2200", "--l1-weight", "25"],
     "flowers": ["--steps", "6000", "--flips", "--l1-weight", "25"],
     "fire": ["--steps", "7000", "--l1-weight", "25"],
@@ -57,9 +60,21 @@ COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", 
 # name → the Debian packages its images come from, each with a file that shows it is installed
 PACKAGES: dict[str, list[tuple[str, Path]]] = {
     "space": [("stellarium-data", NEBULAE)],
-    "ocean": [("endless-sky-data", LAND)],
-    "clouds": [("endless-sky-data", LAND)],
-    "flowers": [("mate-backgrounds", MATE_NATURE), ("tuxpaint-stamps-default", FLOWER_STAMPS)],
+    "ocean": [
+        ("endless-sky-data", LAND),
+        ("plasma-workspace-wallpapers", PLASMA / "Volna"),
+        ("lomiri-wallpapers-16.04", LOMIRI / "Bridge_by_Sander_Klootwijk.jpg"),
+    ],
+    "clouds": [("endless-sky-data", LAND), ("plasma-workspace-wallpapers", PLASMA / "Kite")],
+    "flowers": [
+        ("mate-backgrounds", MATE_NATURE),
+        ("tuxpaint-stamps-default", FLOWER_STAMPS),
+        ("lomiri-wallpapers-16.04", LOMIRI / "seeding_by_Clements_Engelhardt.jpg"),
+    ],
+    "everyday": [
+        ("plasma-workspace-wallpapers", PLASMA / "ColorfulCups"),
+        ("lomiri-wallpapers-16.04", LOMIRI / "Wine_by_Jakkub_Mede.jpg"),
+    ],
 }
 
 
@@ -113,6 +128,10 @@ def space_images(folder: Path, count: int = 200) -> list[str]:
         centre = image.crop((left, top, left + keep, top + keep))
         scored.append((float((luminance(centre) > 0.12).mean()), path.name, centre))
     scored.sort(key=lambda row: (-row[0], row[1]))
+    spare = held_out(folder)
+    spare.mkdir(parents=True, exist_ok=True)
+    for _, name, centre in scored[count : count + 64]:  # the next 64, never trained on
+        centre.save(spare / name)
     lines = []
     for _, name, centre in scored[:count]:
         centre.save(folder / name)
@@ -133,12 +152,84 @@ def land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
     return lines
 
 
+def held_out(folder: Path) -> Path:
+    """Where a world's held-out photographs go: beside its training folder, never inside it."""
+    return folder.parent / f"{folder.name}-heldout"
+
+
+def split_land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """`land_images`, with every HELD_OUT_EVERY-th photograph moved to the held-out folder."""
+    lines = land_images(folder, prefixes)
+    spare = held_out(folder)
+    spare.mkdir(parents=True, exist_ok=True)
+    for index, path in enumerate(sorted(folder.glob("*.jpg"))):
+        if index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1:
+            path.replace(spare / path.name)
+    return lines
+
+
+def plasma_wallpaper(name: str) -> Path:
+    """The largest size of a plasma-workspace-wallpapers theme."""
+    sizes = (PLASMA / name / "contents" / "images").glob("*x*.*")
+    return max(sizes, key=lambda p: int(p.stem.split("x")[0]) * int(p.stem.split("x")[1]))
+
+
+def photo_crops(
+    path: Path, folder: Path, stem: str, count: int, rng: random.Random, side: int = 384
+) -> None:
+    """`count` square crops of a large photograph at several scales (35-100 % of its short side),
+    each resized to `side`: one 2560-pixel photograph gives many distinct views of its world."""
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
+    short = min(image.size)
+    for index in range(count):
+        crop = round(short * rng.uniform(0.35, 1.0))
+        left = rng.randint(0, image.width - crop)
+        top = rng.randint(0, image.height - crop)
+        tile = image.crop((left, top, left + crop, top + crop))
+        tile.resize((side, side), Image.Resampling.LANCZOS).save(
+            folder / f"{stem}_{index:02d}.jpg", quality=95
+        )
+
+
+# large real photographs of water and shore, each (package, file, credit, held out?)
+OCEAN_WALLPAPERS = (
+    ("BytheWater", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
+    ("ColdRipple", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", True),
+    ("DarkestHour", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
+    ("EveningGlow", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
+    ("Volna", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
+    ("summer_1am", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", True),
+    (
+        "Bridge_by_Sander_Klootwijk.jpg",
+        "Sander Klootwijk, CC BY-SA 4.0 (lomiri-wallpapers-16.04)",
+        False,
+    ),
+)
+
+
 def ocean_images(folder: Path) -> list[str]:
-    return land_images(folder, ("sea", "water", "beach"))
+    """endless-sky-data's public-domain sea, water and beach photographs, plus 16 crops of each
+    large water photograph of plasma-workspace-wallpapers and lomiri-wallpapers; a quarter of
+    the first and two of the second held out."""
+    lines = split_land_images(folder, ("sea", "water", "beach"))
+    rng = random.Random(1)
+    for name, credit, spare in OCEAN_WALLPAPERS:
+        path = LOMIRI / name if name.endswith(".jpg") else plasma_wallpaper(name)
+        photo_crops(path, held_out(folder) if spare else folder, Path(name).stem, 16, rng)
+        lines.append(f"{name} (16 crops{', held out' if spare else ''}): {credit}")
+    return lines
 
 
 def clouds_images(folder: Path) -> list[str]:
-    return land_images(folder, ("sky", "fog"))
+    """endless-sky-data's public-domain sky and fog photographs; held out: 24 crops of the cloud
+    photograph of plasma-workspace-wallpapers (Kite)."""
+    lines = land_images(folder, ("sky", "fog"))
+    spare = held_out(folder)
+    spare.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(2)
+    photo_crops(plasma_wallpaper("Kite"), spare, "Kite", 24, rng)
+    return lines
 
 
 FLOWER_PHOTOS = {
@@ -218,6 +309,10 @@ def flowers_images(folder: Path, beds: int = 240, side: int = 320) -> list[str]:
                 folder / f"{path.stem}_{index}.jpg", quality=95
             )
         lines.append(f"{path.name} (10 crops): {credit}")
+    spare = held_out(folder)  # real flower photographs training never sees
+    spare.mkdir(parents=True, exist_ok=True)
+    photo_crops(LOMIRI / "seeding_by_Clements_Engelhardt.jpg", spare, "seeding", 16, rng)
+    photo_crops(MATE_NATURE / "TwoWings.jpg", spare, "TwoWings", 8, rng)
     return lines
 
 
@@ -250,12 +345,43 @@ def fire_images(folder: Path, count: int = 48, size: int = 512, seed: int = 2) -
     return [f"fire_00..{count - 1:02d}.png: rendered by models/make_worlds.py (seed {seed})"]
 
 
+# photographs of everyday things, no world's training set: what a Learning to See camera looks at
+EVERYDAY = (
+    ("Picture_0B_by_freespace.jpg", 'Trevor "Freespace", CC BY 4.0 (lomiri-wallpapers-16.04)'),
+    ("Picture_1A_by_freespace.jpg", 'Trevor "Freespace", CC BY 4.0 (lomiri-wallpapers-16.04)'),
+    ("Wine_by_Jakkub_Mede.jpg", "Jakub Mede, CC BY 4.0 (lomiri-wallpapers-16.04)"),
+    ("greentock_by_Peter_Nerlich.jpg", "Peter Nerlich, CC BY-SA 4.0 (lomiri-wallpapers-16.04)"),
+    ("friends_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi, CC BY 4.0 (lomiri-wallpapers-16.04)"),
+    ("free_by_Peter_Nerlich.jpg", "Peter Nerlich, CC BY-SA 4.0 (lomiri-wallpapers-16.04)"),
+    ("ColorfulCups", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)"),
+)
+
+
+def everyday_images(folder: Path) -> list[str]:
+    """The evaluation's input photographs (`ltsd.train.evaluate --inputs`): 6 crops of each
+    everyday-object photograph above, plus scikit-image's two motorcycle photographs."""
+    import skimage.data
+
+    rng = random.Random(3)
+    lines = []
+    for name, credit in EVERYDAY:
+        path = LOMIRI / name if name.endswith(".jpg") else plasma_wallpaper(name)
+        photo_crops(path, folder, Path(name).stem, 6, rng)
+        lines.append(f"{name} (6 crops): {credit}")
+    left, right, _ = skimage.data.stereo_motorcycle()
+    for side, pixels in (("left", left), ("right", right)):
+        Image.fromarray(pixels).save(folder / f"motorcycle_{side}.png")
+    lines.append("motorcycle_left/right.png: scikit-image (Middlebury stereo 2014, free to use)")
+    return lines
+
+
 MAKERS: dict[str, Callable[[Path], list[str]]] = {
     "space": space_images,
     "ocean": ocean_images,
     "clouds": clouds_images,
     "flowers": flowers_images,
     "fire": fire_images,
+    "everyday": everyday_images,
 }
 
 
@@ -263,6 +389,8 @@ def make_data(name: str, folder: Path) -> None:
     """Fill `folder` with the world's training images and write models/credits/NAME.txt."""
     for package, probe in PACKAGES.get(name, []):
         ensure_package(package, probe)
+    for old in (folder, held_out(folder)):
+        shutil.rmtree(old, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     random.seed(0)
     lines = MAKERS[name](folder)
@@ -291,12 +419,13 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     data_dir = args.data_dir or REPO / "runs" / "data"
+    if args.data_only or not args.resume:
+        make_data("everyday", data_dir / "everyday")  # the evaluation's inputs
     for name, extra in WORLDS.items():
         if args.only and name not in args.only:
             continue
         images = data_dir / name
         if not args.resume or not images.is_dir():
-            shutil.rmtree(images, ignore_errors=True)
             make_data(name, images)
         if args.data_only:
             continue

@@ -1,6 +1,13 @@
 """Is a world worth watching? Held-out L1 against a baseline, and two scores of its pictures.
 
     python -m ltsd.train.evaluate [IMAGES_DIR] --model NAME [--models-dir DIR] [--crops 64]
+        [--held-out DIR --inputs DIR]
+
+With --held-out (photographs of the world that training never saw) and --inputs (photographs
+of everyday things, `models/make_worlds.py --data-only` makes both), it also judges the world
+against its world with `ltsd.train.realism`'s scores: patch-statistics realism, feature-space
+realism (KID), colour speckle and stroke direction against the held-out photographs', and the
+flicker of a slow pan.
 
 - Held-out L1 (needs the world's IMAGES_DIR): the baseline is the degraded input tinted with the
   dataset's mean colour: it already has the right brightness layout and the right average colour,
@@ -144,6 +151,66 @@ def picture_scores(model: LoadedModel) -> PictureScores:
     return PictureScores(sum(periodic) / len(periodic), sum(detail) / len(detail))
 
 
+@dataclass(frozen=True, slots=True)
+class WorldScores:
+    """What a world makes of everyday photographs, against held-out photographs of its world."""
+
+    realism: float  # patch statistics: 0 = the world's photographs, 1 = the inputs
+    patch_distance: float
+    world_distance: float  # the world's photographs' own (two halves)
+    feature_realism: float  # KID on EfficientNet-Lite0 features, on the same scale
+    kid: float  # ×1e3
+    speckle_ratio: float  # outputs' fine chroma / luma over the photographs'
+    stroke: float  # outputs' log10 horizontal / vertical fine-gradient energy
+    photo_stroke: float
+    flicker: float
+
+
+def held_out_crops(images: list[torch.Tensor], count: int, size: int) -> torch.Tensor:
+    """`count` crops (N, 3, size, size) in [0, 1], drawn as training draws its own, with a seed
+    training never uses."""
+    rng = torch.Generator().manual_seed(HELD_OUT_SEED)
+    return random_crops(images, count, size, Degradation(), rng)
+
+
+def world_scores(
+    model: LoadedModel, inputs: list[torch.Tensor], world: list[torch.Tensor], crops: int = 48
+) -> WorldScores:
+    from ltsd.train import realism
+
+    size = model.info.resolution
+    photographs = held_out_crops(world, 2 * crops, size)
+    everyday = held_out_crops(inputs, crops, size)
+    made = torch.cat([(play(model, everyday[i : i + 1])[1] + 1) / 2 for i in range(crops)])
+    score, distance, floor = realism.realism(made, everyday, photographs)
+    feature_score, kid = realism.feature_realism(made, everyday, photographs)
+    return WorldScores(
+        realism=score,
+        patch_distance=distance,
+        world_distance=floor,
+        feature_realism=feature_score,
+        kid=kid,
+        speckle_ratio=realism.speckle(made) / realism.speckle(photographs),
+        stroke=realism.stroke_direction(made),
+        photo_stroke=realism.stroke_direction(photographs),
+        flicker=pan_flicker(model, inputs),
+    )
+
+
+def pan_flicker(model: LoadedModel, inputs: list[torch.Tensor], frames: int = 24) -> float:
+    """`realism.flicker` of a 2-px-a-frame pan across the widest input photograph, scaled to the
+    model's height."""
+    from ltsd.train import realism
+
+    size = model.info.resolution
+    widest = max(inputs, key=lambda image: image.shape[-1] / image.shape[-2])
+    height, width = widest.shape[-2:]
+    scaled = F.interpolate(widest[None].float() / 255, size=(size, max(size + 2 * frames,
+                           round(width * size / height))), mode="area")  # fmt: skip
+    pan = realism.pan_frames(scaled, size, frames, step=2)
+    return realism.flicker(lambda frame: (play(model, frame)[1] + 1) / 2, pan, step=2)
+
+
 def _recipe_fields(preprocessing: dict) -> dict:
     known = Degradation.__dataclass_fields__
     fields = {key: value for key, value in preprocessing.items() if key in known}
@@ -158,6 +225,8 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--models-dir", default="")
     parser.add_argument("--crops", type=int, default=64)
+    parser.add_argument("--held-out", type=Path, help="photographs of the world kept from training")
+    parser.add_argument("--inputs", type=Path, help="photographs of everyday things to play")
     args = parser.parse_args()
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     model = load_model(model_path(models_dir, args.model))
@@ -170,6 +239,15 @@ def main() -> None:
             f"({result.crops} held-out crops)"
         )
     print(line)
+    if args.held_out is not None and args.inputs is not None:
+        world = world_scores(model, load_images(args.inputs), load_images(args.held_out))
+        print(
+            f"{args.model}: realism {world.realism:.2f} (patch distance {world.patch_distance:.1f},"
+            f" photographs' own {world.world_distance:.1f}), feature realism "
+            f"{world.feature_realism:.2f} (KID×1e3 {world.kid:.1f}), speckle "
+            f"×{world.speckle_ratio:.2f}, stroke {world.stroke:+.2f} (photographs "
+            f"{world.photo_stroke:+.2f}), flicker {world.flicker:.2f}"
+        )
 
 
 if __name__ == "__main__":

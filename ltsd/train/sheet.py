@@ -2,8 +2,9 @@
 
     python -m ltsd.train.sheet --model space [--models-dir DIR] --output docs/samples/space.png
 
-Each row is one of the six test photographs of `ltsd.train.evaluate`: camera | what the model
-sees | what it makes of it. `--synthetic` shows moments of the built-in table scene instead.
+Each row is one of the six test photographs of `ltsd.train.evaluate`, then the built-in table
+scene (what a newcomer's `ltsd run` shows first): camera | what the model sees | what it makes of
+it. `--synthetic` shows three moments of the table scene instead.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ def main() -> None:
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     model = load_model(model_path(models_dir, args.model))
     size = model.info.resolution
-    frames = scene_frames(size) if args.synthetic else list(scoring_photographs(size).values())
+    if args.synthetic:
+        frames = scene_frames(size)
+    else:
+        frames = [*scoring_photographs(size).values(), scene_frames(size)[0]]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sheet_rows(model, frames)).save(args.output)
     print(f"wrote {args.output}")

@@ -9,6 +9,10 @@ Added for worlds worth watching, each cheap on a CPU:
 - the learning rate held, then decayed linearly to zero over the second half of `steps`;
 - an exponential moving average of the generator's weights, which is what is exported and drawn
   on the sample sheets: it averages out the GAN's step-to-step flicker.
+With pretrained features (the `train` extra; `ltsd.train.projected`), a Projected-GAN
+discriminator on frozen EfficientNet-Lite0 features and a perceptual loss judge the world's
+images as photographs, with DiffAugment so a few dozen images are not memorised. That is the
+default recipe; `--no-features` trains without them (no extra needed).
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ from ltsd.train.discriminator import (
     adversarial_loss,
     feature_matching_loss,
 )
+from ltsd.train.projected import (
+    FeatureProjector,
+    ProjectedDiscriminator,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    paired_augment,
+    perceptual_loss,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +72,10 @@ class TrainSettings:
     seed: int = 0
     l1_weight: float = 100.0
     feature_matching_weight: float = 10.0
+    # pretrained features (ltsd.train.projected); both 0 = the earlier recipe, no extra needed
+    projected_weight: float = 1.0
+    perceptual_weight: float = 2.0
+    augment: bool = True
     learning_rate: float = 2e-4
     average_decay: float = 0.999
     log_every: int = 50
@@ -129,6 +145,10 @@ def train(settings: TrainSettings) -> TrainResult:
         "discriminator": discriminator_core,
     }
     optimizers = {"generator_optimizer": g_optimizer, "discriminator_optimizer": d_optimizer}
+    judge = FeatureJudge.make(settings, cluster) if uses_features(settings) else None
+    if judge is not None:
+        modules["projected_discriminator"] = judge.core
+        optimizers["projected_optimizer"] = judge.optimizer
     l1_loss = nn.L1Loss()
 
     run_dir = settings.run_dir or Path("runs") / settings.name
@@ -138,6 +158,8 @@ def train(settings: TrainSettings) -> TrainResult:
     if settings.resume:
         rng_states, progress = load_checkpoint(checkpoint, modules, optimizers)
         rng.set_state(rng_states["data"])
+        if judge is not None and "augment" in rng_states:
+            judge.rng.set_state(rng_states["augment"])
         if cluster.rank:  # the checkpoint holds rank 0's crop stream; the others draw afresh
             rng.manual_seed(settings.seed + cluster.rank + 7919 * progress["step"])
         torch.set_rng_state(rng_states["torch"])
@@ -147,9 +169,11 @@ def train(settings: TrainSettings) -> TrainResult:
     def save() -> None:
         if not cluster.is_main:
             return
+        rng_states = {"data": rng.get_state(), "torch": torch.get_rng_state()}
+        if judge is not None:
+            rng_states["augment"] = judge.rng.get_state()
         save_checkpoint(
-            checkpoint, modules, optimizers,
-            {"data": rng.get_state(), "torch": torch.get_rng_state()},
+            checkpoint, modules, optimizers, rng_states,
             {"step": step, "l1": l1_avg, "adversarial": adversarial_avg},
         )  # fmt: skip
 
@@ -165,7 +189,7 @@ def train(settings: TrainSettings) -> TrainResult:
         while not cluster.all_agree(progress_line.finished(step)):
             targets = random_crops(images, settings.batch_size, settings.resolution, recipe, rng)
             inputs, targets = make_pairs(targets.to(device), recipe, rng)
-            set_learning_rate((g_optimizer, d_optimizer), settings, step)
+            set_learning_rate(tuple(optimizers.values()), settings, step)
             fakes = generator(inputs)
 
             d_optimizer.zero_grad(set_to_none=True)
@@ -176,6 +200,7 @@ def train(settings: TrainSettings) -> TrainResult:
             )
             d_loss.backward()
             d_optimizer.step()
+            judged = judge.step(fakes, targets) if judge is not None else None
 
             g_optimizer.zero_grad(set_to_none=True)
             discriminator_core.requires_grad_(False)  # its weights' gradients would go unused
@@ -183,9 +208,12 @@ def train(settings: TrainSettings) -> TrainResult:
             adversarial = adversarial_loss(fooled_judged, real=True)
             matching = feature_matching_loss(fooled_judged, real_judged)
             l1 = l1_loss(fakes, targets)
-            (
+            g_loss = (
                 adversarial + settings.feature_matching_weight * matching + settings.l1_weight * l1
-            ).backward()
+            )
+            if judged is not None:
+                g_loss = g_loss + judge.generator_loss(judged)
+            g_loss.backward()
             discriminator_core.requires_grad_(True)
             g_optimizer.step()
             average.update(generator_core, step)
@@ -225,6 +253,10 @@ def train(settings: TrainSettings) -> TrainResult:
             "discriminator_scales": settings.discriminator_scales,
             "l1_weight": settings.l1_weight,
             "feature_matching_weight": settings.feature_matching_weight,
+            "projected_weight": settings.projected_weight if judge else 0.0,
+            "perceptual_weight": settings.perceptual_weight if judge else 0.0,
+            "features": "efficientnet-lite0" if judge else None,
+            "diff_augment": settings.augment and judge is not None,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
             "final_l1": round(l1_avg, 5),
@@ -238,6 +270,62 @@ def train(settings: TrainSettings) -> TrainResult:
         log.info("wrote %s", path)
     cluster.close()
     return TrainResult(path, step, l1_avg, adversarial_avg, exported=cluster.is_main)
+
+
+def uses_features(settings: TrainSettings) -> bool:
+    return settings.projected_weight > 0 or settings.perceptual_weight > 0
+
+
+@dataclass
+class FeatureJudge:
+    """The Projected-GAN discriminator, its optimizer, the frozen features it looks through and
+    the augmentation's random stream; one call per step trains it and returns what the
+    generator's loss needs."""
+
+    settings: TrainSettings
+    projector: FeatureProjector
+    core: ProjectedDiscriminator
+    network: nn.Module
+    optimizer: torch.optim.Optimizer
+    rng: torch.Generator
+
+    @staticmethod
+    def make(settings: TrainSettings, cluster: Cluster) -> FeatureJudge:
+        from ltsd.train.features import load_classifier
+
+        projector = FeatureProjector(load_classifier(), seed=settings.seed).to(cluster.device)
+        core = ProjectedDiscriminator(settings.resolution).to(cluster.device)
+        network = cluster.wrap(core)
+        optimizer = torch.optim.Adam(
+            network.parameters(), settings.learning_rate, betas=(0.5, 0.999)
+        )
+        rng = torch.Generator().manual_seed(settings.seed + 2 + cluster.rank)
+        return FeatureJudge(settings, projector, core, network, optimizer, rng)
+
+    def step(
+        self, fakes: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """One discriminator update; returns the (augmented) fakes' and targets' features."""
+        if self.settings.augment:
+            fakes, targets = paired_augment(fakes, targets, self.rng)
+        with torch.no_grad():
+            real_taps = self.projector.taps(targets)
+        fake_taps = self.projector.taps(fakes)
+        self.optimizer.zero_grad(set_to_none=True)
+        real = self.network(self.projector.project(real_taps))
+        fake = self.network(self.projector.project([t.detach() for t in fake_taps]))
+        hinge_discriminator_loss(real, fake).backward()
+        self.optimizer.step()
+        return fake_taps, real_taps
+
+    def generator_loss(self, judged: tuple[list[torch.Tensor], list[torch.Tensor]]) -> torch.Tensor:
+        fake_taps, real_taps = judged
+        self.core.requires_grad_(False)
+        fooled = hinge_generator_loss(self.network(self.projector.project(fake_taps)))
+        self.core.requires_grad_(True)
+        return self.settings.projected_weight * fooled + (
+            self.settings.perceptual_weight * perceptual_loss(fake_taps, real_taps)
+        )
 
 
 def set_learning_rate(

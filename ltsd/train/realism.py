@@ -1,0 +1,222 @@
+"""Does a world look like photographs of its world? Scores of sets of images, not of one.
+
+Every function takes (N, 3, H, W) RGB in [0, 1]:
+- `speckle`: fine chroma over fine luma (the energy of the finest Laplacian-pyramid band of
+  Cb and Cr against Y's). Photographs have little colour at the finest scale (lenses,
+  demosaicing, JPEG); a generator that paints per-pixel red, green and cyan has much.
+- `stroke_direction`: log10 of horizontal over vertical fine-gradient energy of the luma. Sea
+  photographs are dominated by horizontal wave crests (vertical gradients: about −0.4); vertical
+  streaks push it toward 0 or above.
+- `patch_distance`: Karras et al. 2018's sliced Wasserstein distance between the 7×7 patches
+  of each level of two sets' Laplacian pyramids: how far the textures, at every scale, are
+  from each other's. `realism` puts it on a scale: 0 = the world's photographs against the
+  world's photographs, 1 = unprocessed input photographs against them.
+- `kid`: Kernel Inception Distance (Bińkowski et al. 2018) on the pooled features of the
+  frozen EfficientNet-Lite0 (`ltsd.train.features`) instead of Inception: unbiased for small sets.
+- `flicker`: on a slow pan over a photograph, the output's change from frame to frame once the
+  pan is undone, over the input's change: 0 for a world that moves with the camera, ~1 and more
+  for one that redraws itself every frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+PATCH = 7
+PATCHES_PER_IMAGE = 128
+PROJECTIONS = 512
+SMALLEST_LEVEL = 16
+# ITU-R 601 RGB → Y, Cb, Cr (scaled to the same range as Y)
+_YCBCR = torch.tensor(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+)
+
+
+def ycbcr(images: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("oc,nchw->nohw", _YCBCR.to(images), images)
+
+
+def _down(images: torch.Tensor) -> torch.Tensor:
+    return F.avg_pool2d(images, 2)
+
+
+def _up(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False)
+
+
+def laplacian_pyramid(images: torch.Tensor, smallest: int = SMALLEST_LEVEL) -> list[torch.Tensor]:
+    """Band-pass levels, finest first, down to `smallest` px; the last is the low-pass rest."""
+    levels = []
+    current = images
+    while min(current.shape[-2:]) >= 2 * smallest:
+        smaller = _down(current)
+        levels.append(current - _up(smaller, current.shape[-2:]))
+        current = smaller
+    levels.append(current)
+    return levels
+
+
+def speckle(images: torch.Tensor) -> float:
+    """Energy (mean square) of the finest band's chroma (Cb, Cr) over its luma's."""
+    fine = laplacian_pyramid(ycbcr(images.double()))[0]
+    luma = fine[:, 0].square().mean()
+    chroma = fine[:, 1:].square().sum(1).mean()
+    return float(chroma / luma.clamp_min(1e-12))
+
+
+def stroke_direction(images: torch.Tensor) -> float:
+    """log10(energy of horizontal differences / energy of vertical differences) of the finest
+    band of the luma."""
+    luma = ycbcr(images.double())[:, :1]
+    fine = laplacian_pyramid(luma)[0]
+    horizontal = (fine[..., :, 1:] - fine[..., :, :-1]).square().mean()
+    vertical = (fine[..., 1:, :] - fine[..., :-1, :]).square().mean()
+    return float(torch.log10(horizontal.clamp_min(1e-12) / vertical.clamp_min(1e-12)))
+
+
+def _descriptors(level: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """PATCHES_PER_IMAGE random 7×7×3 patches of each image, normalised per colour channel."""
+    count, channels, height, width = level.shape
+    rows = torch.randint(0, height - PATCH + 1, (count, PATCHES_PER_IMAGE), generator=generator)
+    columns = torch.randint(0, width - PATCH + 1, (count, PATCHES_PER_IMAGE), generator=generator)
+    offsets = torch.arange(PATCH)
+    row_index = rows[..., None] + offsets  # (N, P, 7)
+    column_index = columns[..., None] + offsets
+    images = torch.arange(count)[:, None, None, None]
+    patches = level.permute(0, 2, 3, 1)[
+        images, row_index[..., :, None], column_index[..., None, :]
+    ]  # (N, P, 7, 7, C)
+    patches = patches.reshape(-1, PATCH * PATCH, channels)
+    patches = (patches - patches.mean(dim=(0, 1))) / patches.std(dim=(0, 1)).clamp_min(1e-8)
+    return patches.reshape(patches.shape[0], -1)
+
+
+def _sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator) -> float:
+    directions = torch.randn(a.shape[1], PROJECTIONS, generator=generator, dtype=a.dtype)
+    directions /= directions.norm(dim=0, keepdim=True)
+    projected_a = (a @ directions).sort(dim=0).values
+    projected_b = (b @ directions).sort(dim=0).values
+    if projected_a.shape[0] != projected_b.shape[0]:  # compare quantiles of unequal sets
+        count = min(projected_a.shape[0], projected_b.shape[0])
+        quantiles = torch.linspace(0, 1, count, dtype=a.dtype)
+        projected_a = torch.quantile(projected_a, quantiles, dim=0)
+        projected_b = torch.quantile(projected_b, quantiles, dim=0)
+    return float((projected_a - projected_b).abs().mean())
+
+
+def patch_distance(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> float:
+    """Mean over pyramid levels of the sliced Wasserstein distance of the two sets' patches (×1e3,
+    as Karras et al. report it)."""
+    generator = torch.Generator().manual_seed(seed)
+    levels_a = laplacian_pyramid(a.double())
+    levels_b = laplacian_pyramid(b.double())
+    distances = [
+        _sliced_wasserstein(
+            _descriptors(level_a, generator), _descriptors(level_b, generator), generator
+        )
+        for level_a, level_b in zip(levels_a, levels_b, strict=True)
+    ]
+    return 1e3 * sum(distances) / len(distances)
+
+
+def on_scale(value: float, floor: float, ceiling: float) -> float:
+    """`value` on the scale where `floor` (the world against itself) is 0 and `ceiling` (the
+    inputs against the world) is 1."""
+    return (value - floor) / max(ceiling - floor, 1e-12)
+
+
+def split_halves(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Alternate images into two halves (adjacent crops of one photograph land apart)."""
+    return images[0::2], images[1::2]
+
+
+def realism(
+    outputs: torch.Tensor, inputs: torch.Tensor, world: torch.Tensor, seed: int = 0
+) -> tuple[float, float, float]:
+    """(score, distance, world's own distance): outputs against half the world's photographs,
+    on the 0 (other half) … 1 (inputs) scale. Each set is cut to the size of the half so the
+    three distances are measured on equally many patches."""
+    reference, other = split_halves(world)
+    count = min(len(other), len(outputs), len(inputs))
+    floor = patch_distance(other[:count], reference, seed)
+    ceiling = patch_distance(inputs[:count], reference, seed)
+    distance = patch_distance(outputs[:count], reference, seed)
+    return on_scale(distance, floor, ceiling), distance, floor
+
+
+def _polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a @ b.T / a.shape[1] + 1) ** 3
+
+
+def kid(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Unbiased MMD² with the cubic polynomial kernel between two sets of feature vectors."""
+    a, b = a.double(), b.double()
+    m, n = a.shape[0], b.shape[0]
+    k_aa, k_bb, k_ab = _polynomial_kernel(a, a), _polynomial_kernel(b, b), _polynomial_kernel(a, b)
+    same_a = (k_aa.sum() - k_aa.diagonal().sum()) / (m * (m - 1))
+    same_b = (k_bb.sum() - k_bb.diagonal().sum()) / (n * (n - 1))
+    return float(same_a + same_b - 2 * k_ab.mean())
+
+
+def pooled_features(images: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """(N, 1280) pooled EfficientNet-Lite0 head features of [0, 1] images at 224²."""
+    from ltsd.train.features import feature_network
+
+    network = feature_network()
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, images.shape[0], batch):
+            chunk = F.interpolate(images[start : start + batch].float(), size=(224, 224),
+                                  mode="bilinear", antialias=True, align_corners=False)  # fmt: skip
+            chunks.append(network.pooled(chunk * 2 - 1))
+    return torch.cat(chunks)
+
+
+def feature_realism(
+    outputs: torch.Tensor, inputs: torch.Tensor, world: torch.Tensor
+) -> tuple[float, float]:
+    """(score on the 0 … 1 scale, KID ×1e3) of outputs against half the world's photographs."""
+    reference, other = split_halves(world)
+    count = min(len(other), len(outputs), len(inputs))
+    features = {
+        name: pooled_features(images)
+        for name, images in (("ref", reference), ("other", other[:count]),
+                             ("inputs", inputs[:count]), ("outputs", outputs[:count]))
+    }  # fmt: skip
+    floor = kid(features["other"], features["ref"])
+    ceiling = kid(features["inputs"], features["ref"])
+    distance = kid(features["outputs"], features["ref"])
+    return on_scale(distance, floor, ceiling), 1e3 * distance
+
+
+def pan_frames(photograph: torch.Tensor, size: int, frames: int, step: int) -> torch.Tensor:
+    """(frames, 3, size, size) crops of a (1, 3, H, W) photograph, each `step` px further right."""
+    top = (photograph.shape[-2] - size) // 2
+    needed = size + step * (frames - 1)
+    if photograph.shape[-1] < needed or photograph.shape[-2] < size:
+        raise ValueError(f"a {frames}-frame pan of {size} px by {step} px needs {needed} px")
+    return torch.cat(
+        [photograph[..., top : top + size, i * step : i * step + size] for i in range(frames)]
+    )
+
+
+def flicker(
+    world: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor, step: int
+) -> float:
+    """Mean |output(t+1) shifted back by `step` − output(t)| over mean |input(t+1) − input(t)|,
+    away from a border of 2·step px (where the pan brings in new content)."""
+    outputs = torch.cat([world(frames[i : i + 1]) for i in range(frames.shape[0])])
+    margin = 2 * step
+
+    def moved(images: torch.Tensor) -> torch.Tensor:  # frame t+1's content under frame t's
+        return images[1:, ..., margin - step : -margin - step]
+
+    def still(images: torch.Tensor) -> torch.Tensor:
+        return images[:-1, ..., margin:-margin]
+
+    change = (moved(outputs) - still(outputs)).abs().mean()
+    motion = (frames[1:, ..., margin:-margin] - still(frames)).abs().mean()
+    return float(change / motion.clamp_min(1e-12))

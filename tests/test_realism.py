@@ -1,0 +1,88 @@
+"""Each of ltsd.train.realism's scores tells apart two cases it must tell apart."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ltsd.train import realism
+
+
+def photograph(name: str) -> torch.Tensor:
+    """A scikit-image photograph as (1, 3, H, W) in [0, 1]."""
+    import skimage.data
+
+    pixels = torch.from_numpy(getattr(skimage.data, name)()).float() / 255
+    if pixels.ndim == 2:
+        pixels = pixels[..., None].expand(-1, -1, 3)
+    return pixels[..., :3].permute(2, 0, 1)[None].contiguous()
+
+
+def crops(image: torch.Tensor, count: int, size: int = 128, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    height, width = image.shape[-2:]
+    out = []
+    for _ in range(count):
+        top = int(torch.randint(height - size + 1, (), generator=generator))
+        left = int(torch.randint(width - size + 1, (), generator=generator))
+        out.append(image[..., top : top + size, left : left + size])
+    return torch.cat(out)
+
+
+def test_speckle_is_higher_with_per_pixel_colour_noise():
+    clean = crops(photograph("coffee"), 8)
+    noise = torch.randn(clean.shape[0], 1, *clean.shape[-2:]) * 0.08
+    speckled = (clean + torch.cat([noise, -noise, noise], dim=1)).clamp(0, 1)  # luma kept ~
+    assert realism.speckle(speckled) > 4 * realism.speckle(clean)
+
+
+def test_stroke_direction_tells_horizontal_waves_from_vertical_streaks():
+    rows = torch.arange(128.0)
+    waves = (0.5 + 0.4 * torch.sin(rows * 2.1))[None, None, :, None].expand(4, 3, 128, 128)
+    streaks = waves.transpose(-1, -2)
+    texture = torch.rand(4, 3, 128, 128) * 0.05
+    assert realism.stroke_direction(waves + texture) < -1
+    assert realism.stroke_direction(streaks + texture) > 1
+    picture = crops(photograph("astronaut"), 4)
+    transposed = picture.transpose(-1, -2)
+    assert realism.stroke_direction(picture) == pytest.approx(
+        -realism.stroke_direction(transposed), abs=1e-6
+    )
+
+
+def test_patch_realism_puts_more_of_the_world_near_0_and_other_pictures_near_1():
+    world = crops(photograph("coffee"), 48, seed=1)
+    inputs = crops(photograph("camera"), 24, seed=2)
+    more_of_the_world = crops(photograph("coffee"), 24, seed=3)
+    smooth = F.avg_pool2d(more_of_the_world, 9, stride=1, padding=4)  # the world, blurred
+    near, _, floor = realism.realism(more_of_the_world, inputs, world)
+    blurred, _, _ = realism.realism(smooth, inputs, world)
+    other, _, _ = realism.realism(inputs.flip(0), inputs, world)
+    assert floor > 0
+    assert abs(near) < 0.3
+    assert blurred > 0.4
+    assert 0.7 < other < 1.3
+
+
+def test_kid_is_near_zero_for_one_distribution_and_not_for_two():
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(200, 64, generator=generator)
+    b = torch.randn(200, 64, generator=generator)
+    shifted = torch.randn(200, 64, generator=generator) + 0.5
+    assert abs(realism.kid(a, b)) < 0.02
+    assert realism.kid(a, shifted) > 0.1
+
+
+def test_flicker_is_zero_for_a_world_that_moves_with_the_camera_and_high_for_one_that_redraws():
+    pan = realism.pan_frames(photograph("astronaut")[..., :160, :200], 128, 12, step=2)
+    generator = torch.Generator().manual_seed(0)
+
+    def steady(frame: torch.Tensor) -> torch.Tensor:  # shift-equivariant: a fixed filter
+        return F.avg_pool2d(frame, 3, stride=1, padding=1)
+
+    def redraws(frame: torch.Tensor) -> torch.Tensor:  # new texture every frame
+        return (steady(frame) + 0.2 * torch.rand(frame.shape, generator=generator)).clamp(0, 1)
+
+    assert realism.flicker(steady, pan, step=2) < 0.05
+    assert realism.flicker(redraws, pan, step=2) > 1.0
