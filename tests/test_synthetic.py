@@ -28,3 +28,14 @@ def test_read_paces_frames_and_numbers_them():
     source = SyntheticSource(SyntheticConfig(width=32, height=18, fps=100))
     frames = [source.read(timeout_s=1.0) for _ in range(3)]
     assert [f.timecode for f in frames] == [0, 100_000, 200_000]
+
+
+def test_things_are_moved_by_hand_pushed_then_left_to_rest():
+    from ltsd.sources.synthetic import make_things, placement
+
+    for thing in make_things(0):
+        path = np.array([placement(thing, n / 30, 16 / 9) for n in range(600)])  # 20 s
+        steps = np.abs(np.diff(path[:, :2], axis=0)).max(axis=1)
+        assert steps.max() < 0.05, f"{thing.kind} jumps"  # smooth: no teleporting
+        resting = (steps == 0).mean()
+        assert 0.5 < resting < 0.95, f"{thing.kind} rests {resting:.0%} of the time"
