@@ -152,8 +152,11 @@ def _shaded(
         inner = (_rounded_box(local_u, local_v, thing.half_width * 0.82, thing.half_height * 0.78,
                               thing.half_height * 0.2), (0.06, 0.07, 0.09))  # fmt: skip
     elif thing.kind == "box":  # a lid line: a slightly darker inset
-        inner = (_rounded_box(local_u, local_v, thing.half_width * 0.85, thing.half_height * 0.8,
-                              thing.half_height * 0.1), tuple(0.82 * c for c in thing.rgb))  # fmt: skip
+        lid = _rounded_box(
+            local_u, local_v, thing.half_width * 0.85, thing.half_height * 0.8,
+            thing.half_height * 0.1,
+        )  # fmt: skip
+        inner = (lid, tuple(0.82 * c for c in thing.rgb))
     elif thing.kind in ("ring", "disc"):  # a shine on the near edge
         rim = np.abs(np.hypot(local_u, local_v) - 0.85 * thing.half_width) - 0.06 * size
         inner = (rim, tuple(min(1.0, 1.25 * c + 0.05) for c in thing.rgb))
