@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="NDI (or synthetic) in → world → NDI out")
     run.add_argument("--config", type=Path, help="YAML config file (default: built-in defaults)")
-    run.add_argument("--source", help="synthetic, browser, ndi:NAME, file:PATH, images:DIR or "
-                     "camera:DEVICE")  # fmt: skip
+    run.add_argument("--source", help="synthetic, browser, ndi:NAME, file:PATH, images:DIR, "
+                     "camera:DEVICE, syphon:NAME (macOS) or spout:NAME (Windows)")  # fmt: skip
     run.add_argument("--ndi-name", help="name of the published output (default ltsd)")
     run.add_argument("--sink", action="append", help="output, repeatable: ndi, null, file:PATH, "
                      "syphon, spout (default ndi)")  # fmt: skip

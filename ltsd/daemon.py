@@ -47,7 +47,10 @@ def set_cpu_threads(requested: int) -> int:
 def pick_device(choice: str) -> torch.device:
     """'auto' → CUDA when present, else CPU; 'cuda' without CUDA is a user error."""
     if choice == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("model.device: cuda was asked for, but no CUDA device is available")
+        raise ConfigError(
+            "model.device: cuda was asked for, but no CUDA device is available "
+            "(--device auto uses CUDA when there is one, else the CPU)"
+        )
     if choice == "auto":
         choice = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(choice)
@@ -99,9 +102,9 @@ class Daemon:
         try:
             surfaces.start()
             log.info(
-                "ltsd: %s → model %r (%dx%d) on %s → NDI %r",
+                "ltsd: %s → model %r (%dx%d) on %s → %s",
                 source.description, model.name, model.info.resolution, model.info.resolution,
-                device, config.output.ndi_name,
+                device, sink.description,
             )  # fmt: skip
             # not a daemon thread: torch aborts the process if one is still inside it at exit
             preload = threading.Thread(

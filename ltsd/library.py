@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ltsd.errors import ModelError
-from ltsd.modelstore import SUFFIX, LoadedModel, load_model, model_path
+from ltsd.modelstore import SUFFIX, LoadedModel, load_model, model_path, not_found
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class ModelLibrary:
         try:
             modified = path.stat().st_mtime
         except OSError:
-            raise ModelError(f"{path}: model file not found") from None
+            raise not_found(path) from None
         with self._lock:
             cached = self._cache.get(name)
             if cached is not None and cached[0] == modified:

@@ -8,6 +8,7 @@ is the whole world and nothing executable is ever loaded.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import json
 import math
@@ -100,6 +101,23 @@ def model_path(models_dir: Path, name: str) -> Path:
 
 def name_of(path: Path) -> str:
     return path.name.removesuffix(SUFFIX)
+
+
+def not_found(path: Path) -> ModelError:
+    """'PATH: model file not found', with the closest world's name and the worlds there, so a
+    typo's fix is in the same line."""
+    folder = path.parent
+    names = sorted(name_of(p) for p in folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+    message = f"{path}: model file not found"
+    close = difflib.get_close_matches(name_of(path), names, n=1, cutoff=0.6)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    if names:
+        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+        message += f" (worlds in {folder}: {shown})"
+    else:
+        message += f" ({folder} holds no worlds)"
+    return ModelError(message)
 
 
 def save_model(
@@ -200,7 +218,7 @@ def declared_parameters(spec: GeneratorSpec) -> int:
 
 def _open(path: Path) -> Any:
     if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
+        raise not_found(path)
     try:
         with path.open("rb") as raw:
             header_bytes = int.from_bytes(raw.read(8), "little")

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.conftest import run_ltsd
 from tests.helpers.models import write_random_model
@@ -55,6 +56,27 @@ def test_missing_model_is_named(tmp_path: Path):
     )  # fmt: skip
 
 
+def test_a_misspelt_world_is_answered_with_the_closest_and_the_list(tmp_path: Path):
+    for name in ("ocean", "space", "clouds"):
+        write_random_model(tmp_path, name)
+    assert_user_error(
+        run_ltsd("run", "--models-dir", str(tmp_path), "--model", "oecan", "--frames", "1"),
+        "oecan.safetensors: model file not found", "did you mean 'ocean'?",
+        "clouds, ocean, space",
+    )  # fmt: skip
+    assert_user_error(
+        run_ltsd("run", "--models-dir", str(tmp_path), "--model", "zzz", "--frames", "1"),
+        "zzz.safetensors: model file not found (worlds in",
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_says_what_to_use_instead():
+    assert_user_error(
+        run_ltsd("run", "--device", "cuda", "--frames", "1"), "no CUDA device", "--device auto"
+    )
+
+
 def test_corrupt_model_is_named(tmp_path: Path):
     (tmp_path / "broken.safetensors").write_bytes(b"\x00\x01 this is not a model")
     assert_user_error(
@@ -97,3 +119,10 @@ def test_models_lists_good_models_and_names_broken_ones(tmp_path: Path):
     assert "64x64" in good
     junk = next(line for line in result.stdout.splitlines() if line.startswith("junk"))
     assert "unusable" in junk
+
+
+def test_run_help_lists_every_kind_of_source_the_readme_tours():
+    shown = " ".join(run_ltsd("run", "--help").stdout.split())  # argparse wraps lines
+    for kind in ("synthetic", "browser", "ndi:NAME", "file:PATH", "images:DIR", "camera:DEVICE",
+                 "syphon:NAME", "spout:NAME"):  # fmt: skip
+        assert kind in shown, kind

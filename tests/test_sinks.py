@@ -91,3 +91,16 @@ def test_foreign_platform_sources_are_one_line_errors():
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
         assert f"source {spec.split(':')[0]}" in lines[0]
+
+
+def test_the_start_line_names_the_outputs_actually_opened(models_dir: Path):
+    alone = run_ltsd("run", "--models-dir", str(models_dir), "--model", "magenta",
+                     "--sink", "null", "--frames", "2")  # fmt: skip
+    assert alone.returncode == 0, alone.stderr
+    start = next(line for line in alone.stderr.splitlines() if "→ model" in line)
+    assert start.endswith("→ null") and "NDI" not in start and "ndi:" not in start
+    name = unique_name("start-line")
+    both = run_ltsd("run", "--models-dir", str(models_dir), "--model", "magenta", "--sink",
+                    "null", "--sink", "ndi", "--ndi-name", name, "--frames", "2")  # fmt: skip
+    assert both.returncode == 0, both.stderr
+    assert f"→ null + ndi:{name}" in both.stderr
