@@ -48,8 +48,8 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # The shipped worlds were trained in two sittings: --minutes 62 (1,339 steps, λ_L1 100 for all),
 # then --resume --minutes 40 with these arguments (λ_L1 25 for the soft worlds); models/README.md.
 WORLDS: dict[str, list[str]] = {
-    "space": ["--steps", "5000", "--flips", "--l1-weight", "25"],
-    "ocean": ["--steps", "6000", "--l1-weight", "10"],
+    "space": ["--steps", "5000", "--flips", "--l1-weight", "10"],
+    "ocean": ["--steps", "5000", "--l1-weight", "10"],
     "clouds": ["--steps", "2200", "--l1-weight", "25"],
     "flowers": ["--steps", "6000", "--flips", "--l1-weight", "25"],
     "fire": ["--steps", "7000", "--l1-weight", "25"],

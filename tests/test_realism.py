@@ -86,3 +86,15 @@ def test_flicker_is_zero_for_a_world_that_moves_with_the_camera_and_high_for_one
 
     assert realism.flicker(steady, pan, step=2) < 0.05
     assert realism.flicker(redraws, pan, step=2) > 1.0
+
+
+def test_the_fine_chroma_loss_punishes_per_pixel_colour_and_not_brightness_detail():
+    from ltsd.train.chroma import fine_chroma_loss
+
+    clean = crops(photograph("coffee"), 4) * 2 - 1
+    noise = torch.randn(4, 1, 128, 128, generator=torch.Generator().manual_seed(0)) * 0.1
+    speckled = clean + torch.cat([noise, -noise, noise], dim=1)
+    grainy = clean + noise.expand(-1, 3, -1, -1)  # the same noise as brightness only
+    assert fine_chroma_loss(clean, clean) == 0
+    assert fine_chroma_loss(grainy, clean) < 1e-6  # grey noise has no chroma at all
+    assert fine_chroma_loss(speckled, clean) > 0.01

@@ -54,6 +54,8 @@ def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, 
     info = load_model(models / "tiny.safetensors").info
     assert info.provenance["image_count"] == 3 and info.provenance["steps"] == 3
     assert info.preprocessing["blur_factor"] == 24.0
+    assert info.provenance["features"] == "efficientnet-lite0"  # the default recipe
+    assert info.provenance["diff_augment"] and info.provenance["fine_chroma_weight"] > 0
 
     listed = run_ltsd("models", "--models-dir", str(models))
     assert any(line.startswith("tiny") and "128x128" in line for line in listed.stdout.splitlines())

@@ -34,6 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator
 from ltsd.modelstore import ModelInfo, model_path, save_model
 from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
+from ltsd.train.chroma import fine_chroma_loss
 from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
 from ltsd.train.discriminator import (
     MultiScaleDiscriminator,
@@ -76,6 +77,7 @@ class TrainSettings:
     projected_weight: float = 1.0
     perceptual_weight: float = 2.0
     augment: bool = True
+    fine_chroma_weight: float = 100.0  # ltsd.train.chroma: what removed the colour speckle
     learning_rate: float = 2e-4
     average_decay: float = 0.999
     log_every: int = 50
@@ -213,6 +215,8 @@ def train(settings: TrainSettings) -> TrainResult:
             )
             if judged is not None:
                 g_loss = g_loss + judge.generator_loss(judged)
+            if settings.fine_chroma_weight:
+                g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_loss(fakes, targets)
             g_loss.backward()
             discriminator_core.requires_grad_(True)
             g_optimizer.step()
@@ -257,6 +261,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "perceptual_weight": settings.perceptual_weight if judge else 0.0,
             "features": "efficientnet-lite0" if judge else None,
             "diff_augment": settings.augment and judge is not None,
+            "fine_chroma_weight": settings.fine_chroma_weight,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
             "final_l1": round(l1_avg, 5),
