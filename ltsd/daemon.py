@@ -23,6 +23,7 @@ from ltsd.control.osc import OscServer
 from ltsd.errors import ConfigError
 from ltsd.heap import hold_heap
 from ltsd.library import ModelLibrary
+from ltsd.logs import live_line
 from ltsd.params import ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.reload import ConfigReloader
@@ -219,11 +220,9 @@ class StatusReporter:
         period = 0.5 if self.live_line else self.interval_s
         while not stop.wait(period):
             if self.live_line:
-                sys.stderr.write("\r" + self.line() + "\x1b[K")
-                sys.stderr.flush()
+                live_line.show(self.line())
             else:
                 log.info("%s", self.line())
 
     def finish(self) -> None:
-        if self.live_line and self.level != "quiet":
-            sys.stderr.write("\n")
+        live_line.end()

@@ -44,8 +44,53 @@ class LogRateLimit(logging.Filter):
             return True
 
 
+class LiveLine:
+    """The one status line a terminal shows in place, rewritten with a carriage return.
+
+    Log records and the line share the terminal: each record first erases the line (else it
+    would be glued onto it, as Ctrl-C's "SIGINT received" was, after the terminal's own "^C"),
+    then the line is drawn again below it. One lock orders the two writers."""
+
+    ERASE = "\r\x1b[K"
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.text: str | None = None
+
+    def show(self, text: str) -> None:
+        with self.lock:
+            self.text = text
+            sys.stderr.write(self.ERASE + text)
+            sys.stderr.flush()
+
+    def end(self) -> None:
+        """Leave the last line on screen and go on below it."""
+        with self.lock:
+            if self.text is not None:
+                sys.stderr.write("\n")
+                sys.stderr.flush()
+            self.text = None
+
+
+live_line = LiveLine()
+
+
+class LiveLineHandler(logging.StreamHandler):
+    """A stderr handler that moves the live status line out of a record's way."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with live_line.lock:
+            shown = live_line.text
+            if shown is not None:
+                self.stream.write(LiveLine.ERASE)
+            super().emit(record)
+            if shown is not None:
+                self.stream.write(shown)
+                self.flush()
+
+
 def setup_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = LiveLineHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     handler.addFilter(LogRateLimit())
     logging.basicConfig(level=LEVELS[level], handlers=[handler])

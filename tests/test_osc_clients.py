@@ -366,3 +366,28 @@ def test_midi_bridge_recipe_with_oscsend_and_oscdump(daemon, dump):
     assert [line.split(".")[0] for line in oscdump.changes_within(0.6)] == [
         "/ltsd/pre/contrast f 1"
     ]
+
+
+def test_the_first_frame_does_not_wait_for_the_mdns_announcement(tmp_path: Path):
+    """Registering probes for a name clash, ~1.5 s a service: frames flow before it is done."""
+    import select
+
+    pytest.importorskip("zeroconf", reason="zeroconf (the mdns extra) is not installed")
+    models = tmp_path / "models"
+    write_constant_model(models, "magenta", (200, 40, 200))
+    processes = Processes()
+    try:
+        daemon = processes.controlled("--models-dir", str(models), "--model", "magenta",
+                                      "--sink", "null")  # fmt: skip
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("advertised over mDNS" in x for x in lines):
+            ready, _, _ = select.select([daemon.process.stderr], [], [], 0.5)
+            if ready:
+                lines.append(daemon.process.stderr.readline())
+        daemon.peer.close()
+        live = next(i for i, line in enumerate(lines) if "source live" in line)
+        announced = next(i for i, line in enumerate(lines) if "advertised over mDNS" in line)
+        assert live < announced, "".join(lines)
+    finally:
+        processes.stop_all()

@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import re
 import socket
+import threading
 from typing import Any
 
 from ltsd.control.osc import OscServer, canonical_host, norm_address, param_address
@@ -154,15 +155,31 @@ def _find(root: dict[str, Any], path: str) -> dict[str, Any] | None:
 
 
 class MdnsAnnouncement:
-    """ltsd's services on mDNS while it runs, when the optional zeroconf package is installed."""
+    """ltsd's services on mDNS while it runs, when the optional zeroconf package is installed.
+
+    Registering probes the network for a name clash, about 1.5 s a service: it runs on its own
+    thread, so the first output frame never waits for it. `stop` says goodbye (controllers drop
+    ltsd from their lists) on a thread of its own too, and waits for it at most STOP_WAIT_S:
+    a goodbye during a registration still probing waits for the probe (over a second), and
+    ltsd promises to stop within 2 s, so past that the process ends without it and controllers
+    drop ltsd when its records expire instead."""
+
+    STOP_WAIT_S = 0.4
 
     def __init__(self, osc: OscServer, host: str, port: int) -> None:
         self.osc = osc
         self.host = host
         self.port = port  # the HTTP (OSCQuery) port actually bound
         self._mdns: Any = None
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._thread = threading.Thread(target=self._announce, name="ltsd-mdns", daemon=True)
+        self._thread.start()
+
+    def _announce(self) -> None:
         """Announce `_oscjson._tcp` (OSCQuery) and `_osc._udp` (plain OSC browsers) over mDNS,
         where ltsd listens: on loopback only when it listens on loopback (an OSC server nobody
         else can reach is not announced to the LAN), else with every LAN address it has."""
@@ -185,18 +202,29 @@ class MdnsAnnouncement:
                             port=self.osc.port, server=server,
                             properties={"txtvers": "1", "oscquery_port": str(self.port)}),
             ]  # fmt: skip
-            zeroconf = Zeroconf(interfaces=[listening] if listening else InterfaceChoice.All)
+            with self._lock:
+                if self._stopped:
+                    return
+                zeroconf = self._mdns = Zeroconf(
+                    interfaces=[listening] if listening else InterfaceChoice.All
+                )
             for info in services:  # a taken name is renamed (NAME-2): say which one we got
                 zeroconf.register_service(info, allow_name_change=True)
-            self._mdns = zeroconf
             names = " and ".join(info.name for info in services)
             log.info("OSCQuery: advertised over mDNS as %s at %s", names, ", ".join(addresses))
         except Exception as error:  # mDNS is a convenience; no network for it must not stop ltsd
-            log.warning("OSCQuery: not advertised over mDNS (%s)", error)
+            if not self._stopped:
+                log.warning("OSCQuery: not advertised over mDNS (%s)", error)
 
     def stop(self) -> None:
-        if self._mdns is not None:
-            self._mdns.close()
+        with self._lock:
+            self._stopped = True
+            zeroconf = self._mdns
+        if zeroconf is None:
+            return
+        goodbye = threading.Thread(target=zeroconf.close, name="ltsd-mdns-goodbye", daemon=True)
+        goodbye.start()
+        goodbye.join(timeout=self.STOP_WAIT_S)
 
 
 def instance_name(hostname: str, port: int) -> str:
