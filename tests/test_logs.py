@@ -43,14 +43,16 @@ def test_ctrl_c_in_a_terminal_leaves_the_status_line_whole_and_the_log_below_it(
     try:
         tmux("set-option", "-t", session, "remain-on-exit", "on")
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "| frames " not in tmux("capture-pane", "-p",
-                                                                      "-t", session):  # fmt: skip
-            time.sleep(0.3)
+
+        def wait_for(text: str) -> None:
+            while time.monotonic() < deadline and text not in tmux("capture-pane", "-p", "-t",
+                                                                   session):  # fmt: skip
+                time.sleep(0.3)
+
+        wait_for("| frames ")
         time.sleep(1.0)  # a few redraws of the live line
         tmux("send-keys", "-t", session, "C-c")
-        while time.monotonic() < deadline and "stopped after" not in tmux("capture-pane", "-p",
-                                                                          "-t", session):  # fmt: skip
-            time.sleep(0.3)
+        wait_for("stopped after")
         screen = [line for line in tmux("capture-pane", "-p", "-t", session).splitlines() if line]
     finally:
         tmux("kill-session", "-t", session)
