@@ -238,6 +238,9 @@ def test_tls_serves_the_page_with_a_self_signed_certificate_made_once(processes,
                                 env={"XDG_DATA_HOME": str(data_home)}, timeout_s=60)  # fmt: skip
     try:
         certificate = data_home / "ltsd" / "tls" / "ltsd-cert.pem"
+        deadline = time.monotonic() + 30  # OSC answers before the web server has started
+        while not certificate.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert (
             certificate.exists()
             and (certificate.parent / "ltsd-key.pem").stat().st_mode & 0o077 == 0
@@ -246,8 +249,15 @@ def test_tls_serves_the_page_with_a_self_signed_certificate_made_once(processes,
         request = urllib.request.Request(
             f"https://127.0.0.1:{tls_port}/", headers={"Accept": "text/html"}
         )
-        with urllib.request.urlopen(request, timeout=5, context=trusting) as reply:
-            assert reply.status == 200 and b"<title>ltsd" in reply.read()
+        while True:  # the HTTPS listener opens once the certificate is written
+            try:
+                with urllib.request.urlopen(request, timeout=5, context=trusting) as reply:
+                    assert reply.status == 200 and b"<title>ltsd" in reply.read()
+                break
+            except urllib.error.URLError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
     finally:
         ltsd.peer.close()
         ltsd.process.terminate()

@@ -3,9 +3,9 @@
 What a Learning to See camera looks at: a grey cloth-covered table seen from above, lit by one
 lamp, with everyday things on it — a cup of coffee, a roll of tape, a phone, a pen, a coaster, a
 box — each shaded as if lit from the top left and casting a soft shadow. They are moved by hand:
-every few seconds one is pushed and turned to a new place over about a second and a half, then
-rests, so the world sees stillness and gesture as the installation's camera did, not a constant
-drift. Frame n is a pure function of (seed, n, size): the same seed always draws the same film.
+every second the hand starts pushing the next one, in a shuffled order, to a new place and
+angle over a second and a half, so something is always in motion while most things rest —
+stillness and gesture, as the installation's camera saw them, not a constant drift. Frame n is a pure function of (seed, n, size): the same seed always draws the same film.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ class Thing:
     rgb: tuple[float, float, float]
     index: int  # which thing of the scene: its own stream of moves
     seed: int
-    period_s: float  # a push every period_s seconds …
-    offset_s: float  # … starting offset_s into the film
+    turn: int  # its place in the hand's round: pushed at moves turn, turn + count, …
+    count: int  # how many things the hand goes round
 
 
 MOVE_S = 1.5  # how long a push takes
+PUSH_EVERY_S = 1.0  # the hand starts a push this often (pushes overlap: always one moving)
 HALF_SIZES = {
     "cup": (0.12, 0.12),
     "ring": (0.1, 0.1),
@@ -54,13 +55,13 @@ def make_things(seed: int) -> list[Thing]:
     """The objects of the scene for `seed`, from a private RNG so nothing else perturbs them."""
     rng = np.random.default_rng(seed)
     things = []
+    turns = rng.permutation(len(HALF_SIZES))
     for index, kind in enumerate(HALF_SIZES):
         scale = rng.uniform(0.8, 1.2)
         half_width, half_height = (s * scale for s in HALF_SIZES[kind])
         tone = rng.uniform(0.12, 0.92)
         tint = rng.uniform(-0.12, 0.12, size=3)
         rgb = tuple(float(np.clip(tone + t, 0.0, 1.0)) for t in tint)
-        period = rng.uniform(5.0, 9.0)
         things.append(
             Thing(
                 kind=kind,
@@ -69,8 +70,8 @@ def make_things(seed: int) -> list[Thing]:
                 rgb=rgb,  # type: ignore[arg-type]
                 index=index,
                 seed=seed,
-                period_s=period,
-                offset_s=period * (index / len(HALF_SIZES)) + rng.uniform(0, 1),
+                turn=int(turns[index]),
+                count=len(HALF_SIZES),
             )
         )
     return things
@@ -88,11 +89,11 @@ def resting_place(thing: Thing, move: int, aspect: float) -> tuple[float, float,
 
 def placement(thing: Thing, t_s: float, aspect: float) -> tuple[float, float, float]:
     """(x, y, angle) at time t_s: at rest, or part-way through a push (eased in and out)."""
-    local = t_s + thing.offset_s
-    move = math.floor(local / thing.period_s)
-    into = local - move * thing.period_s
+    push = math.floor(t_s / PUSH_EVERY_S)  # the hand's latest push, of whichever thing
+    move = math.floor((push - thing.turn) / thing.count)  # this thing's latest (-1: none yet)
+    into = t_s - (move * thing.count + thing.turn) * PUSH_EVERY_S
     here = resting_place(thing, move, aspect)
-    if into >= MOVE_S:
+    if move < 0 or into >= MOVE_S:
         return here
     before = resting_place(thing, move - 1, aspect)
     ease = 0.5 - 0.5 * math.cos(math.pi * into / MOVE_S)
