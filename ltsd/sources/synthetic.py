@@ -5,7 +5,8 @@ lamp, with everyday things on it — a cup of coffee, a roll of tape, a phone, a
 box — each shaded as if lit from the top left and casting a soft shadow. They are moved by hand:
 every second the hand starts pushing the next one, in a shuffled order, to a new place and
 angle over a second and a half, so something is always in motion while most things rest —
-stillness and gesture, as the installation's camera saw them, not a constant drift. Frame n is a pure function of (seed, n, size): the same seed always draws the same film.
+stillness and gesture, as the installation's camera saw them, not a constant drift.
+Frame n is a pure function of (seed, n, size): the same seed always draws the same film.
 """
 
 from __future__ import annotations
