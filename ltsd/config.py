@@ -136,6 +136,11 @@ class WebConfig:
         "", doc="PEM certificate for HTTPS; empty = a self-signed one made on first use"
     )
     tls_key: str = setting("", doc="PEM private key of tls_cert")
+    allowed_hosts: tuple[str, ...] = setting(
+        (), pattern=r"[A-Za-z0-9_.-]+",
+        doc="names besides this machine's and loopback that a request's Host may carry "
+        "(a DNS name you gave this machine); addresses are always accepted",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import ssl
 import threading
 from importlib import resources
@@ -23,9 +24,10 @@ from aiohttp import web
 
 from ltsd.config import WebConfig
 from ltsd.control.osc import OscServer
-from ltsd.control.oscquery import MdnsAnnouncement, answer
+from ltsd.control.oscquery import MdnsAnnouncement, answer, instance_name
 from ltsd.errors import LtsdError
 from ltsd.web.camera import CameraIntake
+from ltsd.web.guard import Guard, own_names
 from ltsd.web.listen import ListenHub
 from ltsd.web.preview import Preview
 from ltsd.web.tls import lan_addresses, server_context
@@ -62,6 +64,7 @@ class WebServer:
         self._mdns: MdnsAnnouncement | None = None
         self.hub: ListenHub | None = None
         self._status_task: asyncio.Future[None] | None = None
+        self.guard = Guard(own_names(config.allowed_hosts))  # with the mDNS name once bound
 
     def start(self) -> None:
         if self.config.tls:  # here, so a bad certificate stops start-up with one line
@@ -131,6 +134,8 @@ class WebServer:
                                      keepalive_timeout=IDLE_TIMEOUT_S)  # fmt: skip
         await self._runner.setup()
         self.port = await self._listen(self.requested_port, None, "--oscquery-port")
+        mdns_name = instance_name(socket.gethostname(), self.port)
+        self.guard = Guard(own_names(self.config.allowed_hosts, mdns_name))
         if self._tls is not None:
             self.tls_port = await self._listen(self.config.tls_port, self._tls, "web.tls_port")
         self._status_task = asyncio.ensure_future(self.hub.send_status())
@@ -152,8 +157,16 @@ class WebServer:
 
     @web.middleware
     async def _admit(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every route passes here: osc.allow, then the Host and Origin rules (`guard`)."""
         if not self.osc.is_allowed(request.remote or ""):
             raise web.HTTPForbidden(text="not in osc.allow\n")
+        why = self.guard.refusal(
+            request.headers.get("Host"), request.headers.get("Origin"), request.secure
+        )
+        if why is not None:
+            log.warning("web: refused %s %s from %s: %s", request.method, request.path[:80],
+                        request.remote, why)  # fmt: skip
+            raise web.HTTPForbidden(text=f"refused: {why}\n")
         return await handler(request)
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
