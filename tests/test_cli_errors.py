@@ -126,3 +126,24 @@ def test_run_help_lists_every_kind_of_source_the_readme_tours():
     for kind in ("synthetic", "browser", "ndi:NAME", "file:PATH", "images:DIR", "camera:DEVICE",
                  "syphon:NAME", "spout:NAME"):  # fmt: skip
         assert kind in shown, kind
+
+
+def test_listening_beyond_loopback_with_no_allow_list_says_so_once(tmp_path: Path):
+    """No traffic leaves the machine: the web server (and so mDNS) is off, nothing is sent."""
+    from tests.conftest import free_udp_port
+
+    port = str(free_udp_port())
+    opened = run_ltsd("run", "--osc-host", "0.0.0.0", "--osc-port", port, "--oscquery-port", "0",
+                      "--sink", "null", "--frames", "2")  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    warnings = [line for line in opened.stderr.splitlines() if "every host on the network" in line]
+    assert len(warnings) == 1 and "osc.allow" in warnings[0]
+    config = tmp_path / "allow.yaml"
+    config.write_text("osc:\n  allow: [127.0.0.0/8]\n")
+    narrowed = run_ltsd("run", "--config", str(config), "--osc-host", "0.0.0.0",
+                        "--osc-port", port, "--oscquery-port", "0", "--sink", "null",
+                        "--frames", "2")  # fmt: skip
+    assert narrowed.returncode == 0 and "every host on the network" not in narrowed.stderr
+    loopback = run_ltsd("run", "--osc-port", port, "--oscquery-port", "0", "--sink", "null",
+                        "--frames", "2")  # fmt: skip
+    assert "every host on the network" not in loopback.stderr

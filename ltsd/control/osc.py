@@ -80,6 +80,16 @@ class OscCounters:
     superseded: int = 0  # parameter changes overridden by a later one in the same batch
 
 
+def listens_on_loopback(host: str) -> bool:
+    """Only this machine can reach `host` (127.0.0.1, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
 class OscServer:
     def __init__(self, config: OscConfig, controls: Controls) -> None:
         self.config = config
@@ -149,6 +159,12 @@ class OscServer:
             thread.start()
             self._threads.append(thread)
         log.info("OSC: listening on %s:%d, prefix %s", self.config.host, self.port, self.prefix)
+        if not self._allowed and not listens_on_loopback(self.config.host):
+            log.warning(
+                "OSC: every host on the network can send to %s:%d and use the page (OSC over UDP "
+                "carries no password); set osc.allow to the networks you trust, e.g. "
+                "[192.168.1.0/24]", self.config.host, self.port,
+            )  # fmt: skip
 
     def stop(self) -> None:
         self._switcher.stop()
