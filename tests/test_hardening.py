@@ -604,3 +604,34 @@ def test_a_slow_model_load_does_not_hold_up_the_knobs(processes, models_dir, tmp
     finally:
         listener.close()
         peer.close()
+
+
+def test_idle_floods_from_one_host_or_another_leave_oscquery_answering_within_a_second(
+    processes, models_dir, tmp_path
+):
+    import json
+    import time
+    import urllib.request
+
+    query_port = free_udp_port()
+    process, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic",
+                                    "--oscquery-port", str(query_port))  # fmt: skip
+    idle = []
+    try:
+        for source in ("127.0.0.1", "127.0.0.2"):  # the same host as the client, and another
+            for _ in range(200):
+                connection = socket.socket()
+                connection.bind((source, 0))
+                connection.settimeout(5)
+                connection.connect(("127.0.0.1", query_port))
+                idle.append(connection)
+            asked = time.monotonic()
+            url = f"http://127.0.0.1:{query_port}/?HOST_INFO"
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                assert json.load(reply)["OSC_PORT"] == peer.port
+            assert time.monotonic() - asked < 1.0, f"after 200 idle from {source}"
+    finally:
+        for connection in idle:
+            connection.close()
+        peer.close()
+    assert "Traceback" not in stop(process)

@@ -3,9 +3,10 @@ the page's preview streams. aiohttp on its own event loop in one thread (docs/ar
 
 `GET /` answers a browser (`Accept: text/html`) with the page and everyone else with the
 OSCQuery namespace, so OSCQuery clients see what they always saw. The same bind address and
-allow-list as OSC; at most MAX_CONNECTIONS at once (more are closed on arrival) and a connection
-silent for IDLE_TIMEOUT_S before its request is dropped, so idle or slow clients cannot lock
-anyone out. No file is served but the page's own assets.
+allow-list as OSC; at most MAX_CONNECTIONS at once (the oldest idle one, of the host holding
+the most, makes room for a new one) and a connection silent for IDLE_TIMEOUT_S before its request
+is dropped, so idle or slow clients cannot lock anyone out. No file is served but the page's
+own assets.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import socket
 import ssl
 import threading
+from collections import Counter
 from importlib import resources
 from typing import Any
 
@@ -34,6 +36,7 @@ from ltsd.web.tls import lan_addresses, server_context
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 64
+PER_HOST_CONNECTIONS = 48  # below the whole cap: one host can never hold every slot
 IDLE_TIMEOUT_S = 5.0
 # asyncio accepts up to the backlog in one go and closes the refused ones a moment later: a small
 # backlog bounds those descriptors in a flood (clients beyond it are retried by their TCP stack)
@@ -238,6 +241,22 @@ def wants_html(request: web.Request) -> bool:
     return "text/html" in request.headers.get("Accept", "")
 
 
+def _peer_host(handler: Any) -> str | None:
+    transport = getattr(handler, "transport", None)
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return peer[0] if peer else None
+
+
+def _idle(handler: Any) -> bool:
+    """Connected and has not begun a request (aiohttp's count; should it go, never idle)."""
+    transport = getattr(handler, "transport", None)
+    return (
+        transport is not None
+        and not transport.is_closing()
+        and getattr(handler, "_request_count", 1) == 0
+    )
+
+
 def _page_file(name: str) -> bytes:
     return resources.files("ltsd.web").joinpath("page", name).read_bytes()
 
@@ -248,37 +267,72 @@ class _Refused(asyncio.Protocol):
 
 
 class ConnectionCap:
-    """aiohttp's protocol for each new connection, or a refusal beyond MAX_CONNECTIONS; a
-    connection that has not begun a request within IDLE_TIMEOUT_S is closed.
+    """aiohttp's protocol for each new connection, within MAX_CONNECTIONS and, per host,
+    PER_HOST_CONNECTIONS; a connection that has not begun a request within IDLE_TIMEOUT_S is
+    closed.
 
     A connection holds its slot from the moment asyncio asks for its protocol: in a burst asyncio
     accepts up to the backlog before any of them is made, so aiohttp's own list of connections
-    would let them all in. The slot is given back when aiohttp hears the connection is lost."""
+    would let them all in. The slot is given back when aiohttp hears the connection is lost.
+    When the server is full, the oldest connection that has not begun a request, from the host
+    holding the most, is closed to let the new one in: 200 idle connections, from one host or
+    from another, never keep an OSCQuery client or the page waiting (issue #25). A connection
+    that is serving (a stream, a WebSocket, a request in progress) is never closed for this."""
 
     def __init__(self, server: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.server = server
-        self.holding: set[Any] = set()
+        self.holding: dict[Any, None] = {}  # oldest first
         lost = server.connection_lost
 
         def connection_lost(handler: Any, error: BaseException | None = None) -> None:
-            self.holding.discard(handler)
+            self.holding.pop(handler, None)
             lost(handler, error)
 
         server.connection_lost = connection_lost  # every handler tells its server this way
 
     def __call__(self) -> asyncio.Protocol:
-        if len(self.holding) >= MAX_CONNECTIONS:
+        self._trim_hosts()
+        if len(self.holding) >= MAX_CONNECTIONS and not self._evict_idle():
             return _Refused()
         handler = self.server()
-        self.holding.add(handler)
+        self.holding[handler] = None
         self.loop.call_later(IDLE_TIMEOUT_S, self._close_if_idle, handler)
         return handler
+
+    def _trim_hosts(self) -> None:
+        """Close the oldest idle connections of any host holding more than its share."""
+        by_host = Counter(_peer_host(handler) for handler in self.holding)
+        for host, count in by_host.items():
+            if host is None or count <= PER_HOST_CONNECTIONS:
+                continue
+            for handler in [h for h in self.holding if _peer_host(h) == host and _idle(h)]:
+                if count <= PER_HOST_CONNECTIONS:
+                    break
+                self._close(handler)
+                count -= 1
+
+    def _evict_idle(self) -> bool:
+        """Close the oldest idle connection of the host holding the most; False if none."""
+        idle = [handler for handler in self.holding if _idle(handler)]
+        if not idle:
+            return False
+        by_host = Counter(_peer_host(handler) for handler in self.holding)
+        heaviest = max(by_host[_peer_host(handler)] for handler in idle)
+        self._close(next(h for h in idle if by_host[_peer_host(h)] == heaviest))
+        return True
+
+    def _close(self, handler: Any) -> None:
+        self.holding.pop(handler, None)
+        transport = getattr(handler, "transport", None)
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
 
     def _close_if_idle(self, handler: Any) -> None:
         transport = getattr(handler, "transport", None)
         if transport is None:  # gone already, or never made (a failed accept): free its slot
-            self.holding.discard(handler)
+            self.holding.pop(handler, None)
             return
         # aiohttp's count of requests begun; should it go, silent connections are left to it
         if not transport.is_closing() and getattr(handler, "_request_count", 1) == 0:
