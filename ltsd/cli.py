@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -207,7 +208,19 @@ def run_command(args: argparse.Namespace) -> int:
     from ltsd.daemon import Daemon
 
     reload = (lambda: load_config(args.config, run_overrides(args))) if args.config else None
-    return Daemon(config, max_frames=args.frames, reload_config=reload).run()
+    code = Daemon(config, max_frames=args.frames, reload_config=reload).run()
+    exit_now(code)
+    return code  # not reached
+
+
+def exit_now(code: int) -> None:
+    """End the process once the daemon has closed every output (recordings finished, senders
+    destroyed): the interpreter's own teardown, torch's above all, takes 0.5-1 s more on a
+    2-core machine, and ltsd promises to stop within 2 s of a signal."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
