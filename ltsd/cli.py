@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight of the loss on the finest colour detail, which keeps colour speckle out "
         "(default 100; 0: none, the pre-0.2 recipe)",
     )
+    train.add_argument(
+        "--pan-weight",
+        type=float,
+        default=0.0,
+        help="weight of the loss that makes two views of a slow pan agree, against flicker "
+        "(default 0: none)",
+    )
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -279,6 +286,7 @@ def train_command(args: argparse.Namespace) -> int:
         ("--projected-weight", args.projected_weight),
         ("--perceptual-weight", args.perceptual_weight),
         ("--fine-chroma-weight", args.fine_chroma_weight),
+        ("--pan-weight", args.pan_weight),
     ):
         if not (math.isfinite(value) and value >= 0):
             raise LtsdError(f"{flag}: expected a number of at least 0, got {value:g}")
@@ -305,6 +313,7 @@ def train_command(args: argparse.Namespace) -> int:
         projected_weight=0.0 if args.no_features else args.projected_weight,
         perceptual_weight=0.0 if args.no_features else args.perceptual_weight,
         fine_chroma_weight=args.fine_chroma_weight,
+        pan_weight=args.pan_weight,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(flips=args.flips),

@@ -88,11 +88,17 @@ def _decode(job: tuple[Path, int | None]) -> np.ndarray | str:
 
 
 def random_crops(
-    images: list[torch.Tensor], count: int, size: int, recipe: Degradation, rng: torch.Generator
+    images: list[torch.Tensor],
+    count: int,
+    size: int,
+    recipe: Degradation,
+    rng: torch.Generator,
+    margin: int = 0,
 ) -> torch.Tensor:
     """`count` targets: each from a random image, scaled to 100–130 % of `size`, randomly cropped.
 
-    Returns (count, 3, size, size) in [0, 1].
+    Returns (count, 3, size + margin, size + margin) in [0, 1]: a margin leaves room for a
+    second, moved view (`ltsd.train.steady`).
     """
     crops = []
     picks = torch.randint(len(images), (count,), generator=rng)
@@ -100,12 +106,13 @@ def random_crops(
         image = images[pick].float().div_(255.0)
         low, high = recipe.scale_range
         scale = low + (high - low) * float(torch.rand((), generator=rng))
-        short_side = max(size, round(size * scale))
+        short_side = max(size, round(size * scale)) + margin
         scaled = resize(image[None], short_side, side="short", interpolation="area")
         height, width = scaled.shape[-2:]
-        top = int(torch.randint(height - size + 1, (), generator=rng))
-        left = int(torch.randint(width - size + 1, (), generator=rng))
-        crop = scaled[..., top : top + size, left : left + size]
+        side = size + margin
+        top = int(torch.randint(height - side + 1, (), generator=rng))
+        left = int(torch.randint(width - side + 1, (), generator=rng))
+        crop = scaled[..., top : top + side, left : left + side]
         if recipe.flips and bool(torch.rand((), generator=rng) < 0.5):
             crop = crop.flip(-1)
         if recipe.flips and bool(torch.rand((), generator=rng) < 0.5):
@@ -115,13 +122,16 @@ def random_crops(
 
 
 def make_pairs(
-    targets: torch.Tensor, recipe: Degradation, rng: torch.Generator
+    targets: torch.Tensor, recipe: Degradation, rng: torch.Generator, views: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, targets) in [-1, 1] from targets (B, 3, H, W) in [0, 1]: the daemon's degradation
-    with per-sample random brightness and contrast."""
-    batch = targets.shape[0]
+    with per-sample random brightness and contrast. With `views` > 1, targets are that many views
+    of B / views scenes, one after the other, and each scene's views share its brightness and
+    contrast, as consecutive frames of one camera do."""
+    batch = targets.shape[0] // views
     brightness = (torch.rand(batch, generator=rng) * 2 - 1) * recipe.brightness_jitter
     contrast = 1 + (torch.rand(batch, generator=rng) * 2 - 1) * recipe.contrast_jitter
+    brightness, contrast = brightness.repeat(views), contrast.repeat(views)
     degraded = degrade(
         targets, recipe.grayscale, recipe.blur_factor, brightness.to(targets), contrast.to(targets)
     )

@@ -49,6 +49,7 @@ from ltsd.train.projected import (
     paired_augment,
     perceptual_loss,
 )
+from ltsd.train.steady import MAX_SHIFT, pan_consistency_loss, pan_offsets, two_views
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class TrainSettings:
     perceptual_weight: float = 2.0
     augment: bool = True
     fine_chroma_weight: float = 100.0  # ltsd.train.chroma: what removed the colour speckle
+    pan_weight: float = 0.0  # ltsd.train.steady: outputs of two moved views must agree
     learning_rate: float = 2e-4
     average_decay: float = 0.999
     log_every: int = 50
@@ -189,10 +191,22 @@ def train(settings: TrainSettings) -> TrainResult:
     )  # fmt: skip
     try:
         while not cluster.all_agree(progress_line.finished(step)):
-            targets = random_crops(images, settings.batch_size, settings.resolution, recipe, rng)
-            inputs, targets = make_pairs(targets.to(device), recipe, rng)
             set_learning_rate(tuple(optimizers.values()), settings, step)
-            fakes = generator(inputs)
+            if settings.pan_weight:
+                wide = random_crops(images, settings.batch_size, settings.resolution, recipe, rng,
+                                    margin=MAX_SHIFT)  # fmt: skip
+                offsets = pan_offsets(rng)
+                views = two_views(wide, settings.resolution, offsets).to(device)
+                inputs, targets = make_pairs(views, recipe, rng, views=2)
+                both = generator(inputs)
+                pan = pan_consistency_loss(both, offsets)
+                fakes, inputs, targets = (t[: settings.batch_size] for t in (both, inputs, targets))
+            else:
+                targets = random_crops(
+                    images, settings.batch_size, settings.resolution, recipe, rng
+                )
+                inputs, targets = make_pairs(targets.to(device), recipe, rng)
+                fakes = generator(inputs)
 
             d_optimizer.zero_grad(set_to_none=True)
             real_judged = discriminator(torch.cat([inputs, targets], 1))
@@ -217,6 +231,8 @@ def train(settings: TrainSettings) -> TrainResult:
                 g_loss = g_loss + judge.generator_loss(judged)
             if settings.fine_chroma_weight:
                 g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_loss(fakes, targets)
+            if settings.pan_weight:
+                g_loss = g_loss + settings.pan_weight * pan
             g_loss.backward()
             discriminator_core.requires_grad_(True)
             g_optimizer.step()
@@ -262,6 +278,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "features": "efficientnet-lite0" if judge else None,
             "diff_augment": settings.augment and judge is not None,
             "fine_chroma_weight": settings.fine_chroma_weight,
+            "pan_weight": settings.pan_weight,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
             "final_l1": round(l1_avg, 5),
