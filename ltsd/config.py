@@ -141,6 +141,11 @@ class WebConfig:
         doc="names besides this machine's and loopback that a request's Host may carry "
         "(a DNS name you gave this machine); addresses are always accepted",
     )  # fmt: skip
+    token: str = setting(
+        "", doc="the access token other machines need for the previews, the camera and changes "
+        "from a browser (at least 16 characters); empty = LTSD_TOKEN, else one generated into "
+        "~/.config/ltsd/token; only used when listening beyond loopback",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

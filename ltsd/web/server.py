@@ -17,6 +17,7 @@ import json
 import logging
 import socket
 import ssl
+import sys
 import threading
 from collections import Counter
 from importlib import resources
@@ -25,9 +26,10 @@ from typing import Any
 from aiohttp import web
 
 from ltsd.config import WebConfig
-from ltsd.control.osc import OscServer
+from ltsd.control.osc import OscServer, listens_on_loopback
 from ltsd.control.oscquery import MdnsAnnouncement, answer, instance_name
 from ltsd.errors import LtsdError
+from ltsd.web.access import COOKIE, Access, Verdict, load_token, with_token
 from ltsd.web.camera import CameraIntake
 from ltsd.web.guard import Guard, own_names
 from ltsd.web.listen import ListenHub
@@ -68,10 +70,13 @@ class WebServer:
         self.hub: ListenHub | None = None
         self._status_task: asyncio.Future[None] | None = None
         self.guard = Guard(own_names(config.allowed_hosts))  # with the mDNS name once bound
+        self.access = Access(None)  # a token once start() finds the server reaches the LAN
 
     def start(self) -> None:
         if self.config.tls:  # here, so a bad certificate stops start-up with one line
             self._tls = server_context(self.config)
+        if not listens_on_loopback(self.host):  # here too: a token file it cannot write is a line
+            self.access = Access(load_token(self.config.token))
         self._thread = threading.Thread(target=self._run, name="ltsd-web", daemon=True)
         self._thread.start()
         self._started.wait()
@@ -85,11 +90,18 @@ class WebServer:
         shown = self.host
         if self.host in ("", "0.0.0.0"):  # everywhere: the address another machine would use
             shown = (lan_addresses() or ["127.0.0.1"])[0]
-        log.info("web: http://%s:%d/ (the page; OSCQuery and its WebSocket on the same port)",
-                 shown, self.port)  # fmt: skip
+        page = self._page_address("http", shown, self.port)
+        log.info("web: %s (the page; OSCQuery and its WebSocket on the same port)", page)
         if self.tls_port is not None:
-            log.info("web: https://%s:%d/ (the page over HTTPS, for a phone's camera)",
-                     shown, self.tls_port)  # fmt: skip
+            page = self._page_address("https", shown, self.tls_port)
+            log.info("web: %s (the page over HTTPS, for a phone's camera)", page)
+        if self.access.token is not None:
+            show_qr_code(page)
+
+    def _page_address(self, scheme: str, host: str, port: int) -> str:
+        shown = f"[{host}]" if ":" in host else host
+        url = f"{scheme}://{shown}:{port}/"
+        return with_token(url, self.access.token) if self.access.token is not None else url
 
     def stop(self) -> None:
         if self._mdns is not None:
@@ -170,7 +182,33 @@ class WebServer:
             log.warning("web: refused %s %s from %s: %s", request.method, request.path[:80],
                         request.remote, why)  # fmt: skip
             raise web.HTTPForbidden(text=f"refused: {why}\n")
+        presented, from_cookie = presented_token(request)
+        verdict = self.access.check(request.remote, presented)
+        if verdict is Verdict.LOCKED:
+            raise web.HTTPTooManyRequests(text="refused: too many wrong tokens; try later\n")
+        if verdict is Verdict.WRONG:
+            refused = web.HTTPUnauthorized(text=NEEDS_TOKEN.format(why="a wrong token"))
+            if from_cookie:  # a token from before it changed: forget it
+                refused.del_cookie(COOKIE)
+            raise refused
+        if verdict is Verdict.MISSING and needs_token(request):
+            log.info("web: %s %s from %s needs the token", request.method, request.path[:80],
+                     request.remote)  # fmt: skip
+            raise web.HTTPUnauthorized(text=NEEDS_TOKEN.format(why="no token"))
+        if "token" in request.query and wants_html(request) and request.method == "GET":
+            raise self._trade_for_cookie(request, presented)
         return await handler(request)
+
+    def _trade_for_cookie(self, request: web.Request, presented: str | None) -> web.HTTPSeeOther:
+        """A browser that opened `?token=…`: the same address without it, and a cookie instead,
+        so the secret leaves the address bar and the history."""
+        query = request.query.copy()
+        del query["token"]
+        moved = web.HTTPSeeOther(request.rel_url.with_query(query))
+        if self.access.matches(presented):
+            moved.set_cookie(COOKIE, presented, httponly=True, samesite="Strict",
+                             secure=request.secure, path="/")  # fmt: skip
+        return moved
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
         """The WebSocket (LISTEN), the page, or an OSCQuery answer; GET and HEAD only."""
@@ -234,6 +272,48 @@ class WebServer:
         self._frames[channel] = (number, jpeg)
         async with self._new_frame:
             self._new_frame.notify_all()
+
+
+NEEDS_TOKEN = (
+    "refused: {why}. Watching, lending a camera and changing the show from another machine need "
+    "the access token: open the page address `ltsd run` printed (with ?token=...) or scan its "
+    "QR code; scripts send 'Authorization: Bearer TOKEN'.\n"
+)
+
+
+def presented_token(request: web.Request) -> tuple[str | None, bool]:
+    """(the token the request carries, whether it came from the cookie): `?token=`, then
+    `Authorization: Bearer`, then the cookie."""
+    if "token" in request.query:
+        return request.query["token"], False
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip(), False
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def needs_token(request: web.Request) -> bool:
+    """What a peer on another machine may do only with the token: the page, its streams, the
+    camera intake, and any WebSocket a browser opens (it sends an Origin). OSCQuery reads and
+    Origin-less LISTEN clients are governed by osc.allow, as OSC over UDP is."""
+    if request.path.startswith("/stream/") or request.path == "/camera":
+        return True
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return "Origin" in request.headers
+    return request.path == "/" and not request.query_string and wants_html(request)
+
+
+def show_qr_code(url: str) -> None:
+    """The page's address as a QR code on the terminal, for a phone's camera; nothing when the
+    log is not a terminal (a service's journal has the address in its log line)."""
+    if not sys.stderr.isatty():
+        return
+    try:
+        import segno
+    except ImportError:  # pragma: no cover - a dependency; a broken install only loses the code
+        return
+    segno.make(url, error="m").terminal(out=sys.stderr, compact=True)
 
 
 def wants_html(request: web.Request) -> bool:
