@@ -29,8 +29,8 @@ from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.reload import ConfigReloader
 from ltsd.service import ServiceNotifier
 from ltsd.sinks import open_sinks
+from ltsd.sinks.preview import PreviewSink
 from ltsd.sources import open_source
-from ltsd.web.preview import Preview
 from ltsd.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class ControlSurfaces:
         self.osc = OscServer(config.osc, controls) if config.osc.enabled else None
         self.web = None
         if self.osc is not None and config.osc.oscquery_port:
-            preview = Preview(config.web)
+            preview = PreviewSink(config.web)
             controls.pipeline.show_preview(preview)
             self.web = WebServer(
                 self.osc, config.osc.host, config.osc.oscquery_port, preview, config.web

@@ -27,8 +27,8 @@ from ltsd.pixels import fitted_input, output_bgrx, to_rgb
 from ltsd.preprocess import finish, fit
 from ltsd.service import ServiceNotifier
 from ltsd.sinks import Sink
+from ltsd.sinks.preview import PreviewSink
 from ltsd.sources import Source
-from ltsd.web.preview import Preview
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._slot = LatestSlot()
         self._next_source: Source | None = None
-        self.preview: Preview | None = None  # the web page's, when served
+        self.preview: PreviewSink | None = None  # the web page's, when served
         self.notifier = ServiceNotifier(environ={})  # the daemon gives it systemd's socket
 
     @property
@@ -232,8 +232,8 @@ class Pipeline:
     def set_model(self, model: LoadedModel, crossfade_s: float = 0.0) -> None:
         self.processor.set_model(model, crossfade_s)
 
-    def show_preview(self, preview: Preview) -> None:
-        """Offer frames to the web page's preview: what goes out and what the model sees."""
+    def show_preview(self, preview: PreviewSink) -> None:
+        """Send frames to the web page's preview too: what goes out and what the model sees."""
         self.preview = preview
         self.processor.on_seen = preview.offer_seen
 
@@ -317,7 +317,7 @@ class Pipeline:
                     log.info("source live: %dx%d @ %s fps", frame.width, frame.height, last_rate)
                 self.sink.send(last_output, last_timecode, last_rate)
                 if self.preview is not None:
-                    self.preview.offer_output(last_output)
+                    self.preview.send(last_output, last_timecode, last_rate)
                 self.stats.source_live = True
                 sent_ns = time.monotonic_ns()
                 self.stats.count_out(sent_ns, (sent_ns - frame.received_ns) / 1e6)

@@ -29,11 +29,11 @@ from ltsd.config import WebConfig
 from ltsd.control.osc import OscServer, listens_on_loopback
 from ltsd.control.oscquery import MdnsAnnouncement, answer, instance_name
 from ltsd.errors import LtsdError
+from ltsd.sinks.preview import PreviewSink
 from ltsd.web.access import COOKIE, Access, Verdict, load_token, with_token
 from ltsd.web.camera import CameraIntake
 from ltsd.web.guard import Guard, own_names
 from ltsd.web.listen import ListenHub
-from ltsd.web.preview import Preview
 from ltsd.web.tls import lan_addresses, server_context
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ BOUNDARY = "ltsdframe"
 
 class WebServer:
     def __init__(
-        self, osc: OscServer, host: str, port: int, preview: Preview | None, config: WebConfig
+        self, osc: OscServer, host: str, port: int, preview: PreviewSink | None, config: WebConfig
     ) -> None:
         self.osc = osc
         self.host = host
@@ -107,7 +107,7 @@ class WebServer:
         if self._mdns is not None:
             self._mdns.stop()
         if self.preview is not None:
-            self.preview.stop()
+            self.preview.close()
         if self._thread is not None and self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=3.0)

@@ -1,5 +1,8 @@
-"""The page's preview: JPEGs of what goes out and of what the model sees, made only while a page
-watches, at a capped size and rate, on their own thread.
+"""The preview sink: JPEGs of what goes out and of what the model sees, for the web page, made
+only while a page watches, at a capped size and rate, on their own thread.
+
+A sink like NDI and files: the frame path sends to it and knows nothing of the web server, which
+reads the pictures (`publish`) and counts the viewers of each channel.
 
 The frame thread's share is a clock check and, when a viewer is waiting and a picture is due, a
 reference handed over: frames and tensors are never modified after they are made, so nothing is
@@ -14,6 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -46,7 +50,9 @@ class PreviewChannel:
         return True
 
 
-class Preview:
+class PreviewSink:
+    description = "preview"
+
     def __init__(self, config: WebConfig) -> None:
         self.config = config
         self.channels = {name: PreviewChannel(name, config.preview_fps) for name in CHANNELS}
@@ -60,7 +66,7 @@ class Preview:
     def watched(self) -> bool:
         return any(channel.viewers > 0 for channel in self.channels.values())
 
-    def offer_output(self, bgrx: np.ndarray) -> None:
+    def send(self, bgrx: np.ndarray, timecode: int = 0, frame_rate: Fraction | None = None) -> None:
         """From the frame thread: a frame as sent (H, W, 4 BGRX bytes)."""
         if self.channels["output"].due(time.monotonic_ns()):
             self._hand_over("output", bgrx)
@@ -79,7 +85,7 @@ class Preview:
         self._thread = threading.Thread(target=self._run, name="ltsd-preview", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def close(self) -> None:
         self._stop.set()
         with self._wake:
             self._wake.notify()
