@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import time
 import urllib.request
@@ -15,7 +16,9 @@ import pytest
 from PIL import Image
 
 from ltsd.harness.receiver import NdiReceiver
-from tests.conftest import Processes, unique_name
+from tests.conftest import Processes, free_tcp_port, unique_name
+from tests.helpers.netns import second_host
+from tests.test_web_access import Log, wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -136,3 +139,60 @@ def test_the_browsers_camera_becomes_the_source_until_the_visitor_leaves(browser
         receiver.close()
         if not page.is_closed():
             page.close()
+
+
+# Run on the second host: a phone's browser (touch, a phone-sized screen, the fake camera) opens
+# the https:// address `ltsd run` printed, token and all, and lends its camera; a browser without
+# the token is turned away. Prints what it saw as JSON.
+PHONE = """
+import json, sys
+from playwright.sync_api import expect, sync_playwright
+
+chromium, address, screenshot = sys.argv[1:4]
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=chromium, args=[
+        "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    stranger = browser.new_context(ignore_https_errors=True)
+    refused = stranger.new_page().goto(address.split("?")[0]).status
+    phone = browser.new_context(ignore_https_errors=True, is_mobile=True, has_touch=True,
+                                viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    page.goto(address)
+    expect(page.locator("#link")).to_have_text("live", timeout=30000)
+    page.get_by_role("button", name="Use this camera").click()
+    expect(page.locator("#source")).to_have_text("browser", timeout=30000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=screenshot)
+    cookie = phone.cookies()[0]
+    print(json.dumps({"refused": refused, "address": page.url, "httponly": cookie["httpOnly"],
+                      "samesite": cookie["sameSite"], "secure": cookie["secure"]}))
+    browser.close()
+"""
+
+
+def test_a_phone_on_the_lan_lends_its_camera_over_https_with_the_printed_token(tmp_path):
+    tls_port = free_tcp_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"synthetic:\n  width: 320\n  height: 180\nweb:\n  tls_port: {tls_port}\n")
+    home = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+            "LTSD_TOKEN": ""}  # fmt: skip
+    with second_host() as remote:
+        processes = Processes()
+        try:
+            ltsd = processes.controlled("--config", str(config), "--model", "ocean", "--tls",
+                                        "--osc-host", "0.0.0.0", "--ndi-name", unique_name("phone"),
+                                        env=home, timeout_s=60)  # fmt: skip
+            log = Log(ltsd.process.stderr)
+            printed = wait_for(lambda: re.search(r"web: https://\S+:(\d+)/\?token=(\S+)", log.text))
+            assert int(printed.group(1)) == tls_port
+            address = f"https://{remote.server_address}:{tls_port}/?token={printed.group(2)}"
+            shot = tmp_path / "phone.png"
+            seen = json.loads(remote.python(PHONE, CHROMIUM, address, str(shot), timeout_s=120))
+            assert seen["refused"] == 401  # no token: not even the page
+            assert seen["address"] == f"https://{remote.server_address}:{tls_port}/"  # token gone
+            assert seen["httponly"] and seen["samesite"] == "Strict" and seen["secure"]
+            assert shot.stat().st_size > 10_000
+            assert eventually(lambda: value_at({"base": ltsd.base}, "/ltsd/source") == "synthetic")
+            ltsd.peer.close()
+        finally:
+            processes.stop_all()
