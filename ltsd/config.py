@@ -6,6 +6,8 @@ config/default.yaml documents the same defaults and a test keeps the two equal.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,12 +170,25 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few kB; PyYAML's cost grows faster than its size
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
-    """The mapping in a YAML config file; a missing or malformed file is a ConfigError."""
+    """The mapping in a YAML config file; a missing, huge, special or malformed file is a
+    ConfigError (a FIFO or a device would block or never end: only regular files are read)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb", opener=_open_nonblocking) as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ConfigError(f"{path}: not a regular file")
+            raw = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MB; not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -185,6 +200,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
     return data
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

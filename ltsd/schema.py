@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ltsd.errors import ConfigError
+from ltsd.errors import ConfigError, shown
 
 T = TypeVar("T")
 
@@ -74,7 +74,7 @@ def coerce(kind: type, spec: FieldSpec, value: Any, key: str) -> Any:
     """Check one value against its declared type and spec; raise ConfigError naming `key`."""
 
     def refuse() -> typing.NoReturn:
-        raise ConfigError(f"{key}: expected {spec.allowed(kind)}, got {value!r}")
+        raise ConfigError(f"{key}: expected {spec.allowed(kind)}, got {shown(value)}")
 
     if kind is bool:
         if not isinstance(value, bool):
@@ -94,7 +94,7 @@ def coerce(kind: type, spec: FieldSpec, value: Any, key: str) -> Any:
         return kind(value)
     if kind == tuple[str, ...]:
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+            raise ConfigError(f"{key}: expected a list of strings, got {shown(value)}")
         return tuple(coerce(str, spec, item, f"{key}[{index}]") for index, item in enumerate(value))
     if kind is str:
         if not isinstance(value, str):
@@ -112,15 +112,15 @@ def build(cls: type[T], values: Mapping[str, Any] | None, prefix: str = "") -> T
     values = {} if values is None else values
     if not isinstance(values, Mapping):
         raise ConfigError(
-            f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {values!r}"
+            f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {shown(values)}"
         )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for key in values:
         if key not in fields:
             known = ", ".join(fields)
-            shown = key if isinstance(key, str) and key.isprintable() else repr(key)[:80]
-            raise ConfigError(f"{prefix}{shown}: unknown key (known keys here: {known})")
+            name = key if isinstance(key, str) and key.isprintable() else shown(key)
+            raise ConfigError(f"{prefix}{name[:80]}: unknown key (known keys here: {known})")
     kwargs: dict[str, Any] = {}
     for name, field in fields.items():
         if name not in values:
