@@ -3,8 +3,10 @@ one line naming the thing, no hang, no data lost, bounded memory, the show still
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -81,3 +83,72 @@ def test_an_alias_bomb_sent_by_sighup_is_refused_in_one_line_and_costs_no_memory
     refused = [line for line in log.splitlines() if "config reload refused" in line]
     assert len(refused) == 1 and "log.level" in refused[0] and len(refused[0]) < 400, log[-3000:]
     assert grown < 50, f"RSS grew {grown:.0f} MB"
+
+
+@contextlib.contextmanager
+def full_tmpfs(folder: Path):
+    """A 256 kB tmpfs at `folder`, filled to the last byte; skips without root."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"no small tmpfs to fill: mount failed ({mounted.stderr.strip()})")
+    try:
+        with contextlib.suppress(OSError), open(folder / "filler", "wb") as filler:
+            while True:
+                filler.write(b"\0" * 4096)
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_a_disk_full_from_the_start_or_dev_full_never_crashes_the_show(models_dir, tmp_path):
+    with full_tmpfs(tmp_path / "full") as full:
+        (tmp_path / "devfull.mp4").symlink_to("/dev/full")
+        for target in (full / "rec.mp4", tmp_path / "devfull.mp4"):
+            result = run_ltsd("run", "--source", "synthetic", "--sink", f"file:{target}",
+                              "--sink", "null", "--models-dir", str(models_dir), "--model",
+                              "magenta", "--frames", "60", timeout_s=120)  # fmt: skip
+            assert result.returncode == 0, result.stderr[-2000:]  # SIGSEGV was -11 (rc 139)
+            assert "Traceback" not in result.stderr
+            assert "stopped after 60 frames" in result.stderr, result.stderr[-2000:]
+            if target.parent == full:
+                assert f"file:{target} stopped" in result.stderr
+                assert "No space left on device" in result.stderr
+    assert Path("/dev/full").is_char_device()  # not replaced: written beside, as devfull-2.mp4
+    assert (tmp_path / "devfull-2.mp4").stat().st_size > 0
+
+
+def test_a_restart_keeps_the_last_recording_and_records_beside_it(processes, models_dir, tmp_path):
+    from tests.test_hardening import playable_frames, wait_for
+
+    recording = tmp_path / "rec.mp4"
+    for run in range(2):
+        process, _, peer = start_daemon(
+            processes, models_dir, tmp_path, "synthetic", "--sink", "null", "--sink",
+            f"file:{recording}", config="params:\n  bypass: true\n",
+        )  # fmt: skip
+        peer.close()
+        written = recording if run == 0 else tmp_path / "rec-2.mp4"
+        assert wait_for(lambda path=written: path.exists() and path.stat().st_size > 20_000, 60)
+        if run == 0:
+            process.kill()  # as a crash: systemd or the watchdog starts it again
+            process.communicate(timeout=20)
+            kept = recording.read_bytes()
+    log = stop(process)
+    assert recording.read_bytes() == kept and playable_frames(recording) >= 60
+    assert f"file:{recording} is there already (kept); recording to {written}" in log, log
+
+
+def test_a_fifo_in_the_recordings_place_never_hangs_start_up(processes, models_dir, tmp_path):
+    fifo = tmp_path / "fifo.mp4"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    process, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic",
+                                    "--sink", f"file:{fifo}")  # fmt: skip
+    assert peer.status()["/ltsd/status/fps"] >= 0 and time.monotonic() - started < 30
+    peer.close()
+    stopping = time.monotonic()
+    log = stop(process)
+    assert process.returncode == 0 and time.monotonic() - stopping < 2, log
+    assert (tmp_path / "fifo-2.mp4").stat().st_size > 0 and "recording to" in log

@@ -7,6 +7,8 @@ the first frame; later frames of another size are scaled to it, since a video ca
 
 from __future__ import annotations
 
+import logging
+import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -24,14 +26,16 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 # fragment every keyframe) with each packet written out at once; Matroska needs no index anyway.
 LIVE_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
 KEYFRAME_EVERY_S = 2  # at most this much of a recording is lost to a crash
+MAX_NUMBERED = 9999  # rec.mp4, rec-2.mp4 … rec-9999.mp4
+log = logging.getLogger(__name__)
 
 
 class FileSink:
     """Checked when it opens (name, kind, folder, permission), so a mistake is one line at
-    start-up, not a traceback at the first frame."""
+    start-up, not a traceback at the first frame. A video never replaces a file that is there
+    already: it is written beside it as NAME-2.mp4 (`claim_new_file`)."""
 
     def __init__(self, path: str) -> None:
-        self.description = f"file:{path}"
         self.path = Path(path)
         self.frames = 0
         self._sequence = "%" in path
@@ -41,8 +45,13 @@ class FileSink:
         check_writable(self.path)
         self._file: WatchedFile | None = None
         if not self._sequence:
-            self._file = WatchedFile(self.path)
+            claimed, descriptor = claim_new_file(self.path)
+            if claimed != self.path:
+                log.warning("file:%s is there already (kept); recording to %s", self.path, claimed)
+            self.path = claimed
+            self._file = WatchedFile(descriptor)
             self._container = open_output(self.path, live=True, file=self._file)
+        self.description = f"file:{self.path}"
 
     def send(self, pixels: np.ndarray, timecode: int, frame_rate: Fraction) -> None:
         if self._sequence:
@@ -84,20 +93,25 @@ class FileSink:
 class WatchedFile:
     """The recording's file, keeping the first write error. FFmpeg buffers and flushes on its
     own and does not always report a failed write (a full disk showed up only at close); the
-    sink checks `error` after every frame instead."""
+    sink checks `error` after every frame instead.
 
-    def __init__(self, path: Path) -> None:
-        self._file = path.open("wb", buffering=0)
+    A failed write is never raised into FFmpeg: from then on, writes are dropped. An exception
+    in PyAV's write callback leaves the muxer in a state where flushing it at close crashed the
+    whole process (SIGSEGV, issue #29) — on a disk full from the start, every time."""
+
+    def __init__(self, descriptor: int) -> None:
+        self._file = os.fdopen(descriptor, "wb", buffering=0)
         self.error: OSError | None = None
 
     def write(self, data: bytes) -> int:
+        if self.error is not None:
+            return len(data)
         view = memoryview(data)
         try:
             while view:  # a short write (the disk filled part-way) is retried to get its error
                 view = view[self._file.write(view) or 0 :]
         except OSError as error:
-            self.error = self.error or error
-            raise
+            self.error = error
         return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -134,6 +148,24 @@ def check_output_name(path: Path, sequence: bool, sequences_allowed: bool = True
         )
     if not path.parent.is_dir():
         raise LtsdError(f"file:{path}: folder {path.parent} does not exist")
+
+
+def claim_new_file(path: Path) -> tuple[Path, int]:
+    """(the path, an open descriptor) of a new, empty regular file: `path`, or NAME-2.SUFFIX,
+    NAME-3.SUFFIX… beside it when something is there. A restart after a crash (systemd's
+    Restart=on-failure) must not wipe the recording before it, and a FIFO, a device or a
+    symlink in its place must not be opened (one would block start-up, another swallow the
+    show): O_EXCL creates, atomically, or fails."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for number in range(1, MAX_NUMBERED + 1):
+        candidate = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        try:
+            return candidate, os.open(candidate, flags, 0o644)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise LtsdError(f"file:{path}: cannot write there ({_reason(error)})") from None
+    raise LtsdError(f"file:{path}: {path.stem}-2 … -{MAX_NUMBERED} are all taken; name another")
 
 
 def check_writable(path: Path) -> None:
