@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Processes, run_ltsd
+from tests.conftest import Processes, run_ltsd, unique_name
 from tests.test_hardening import start_daemon, stop
 
 
@@ -152,3 +152,67 @@ def test_a_fifo_in_the_recordings_place_never_hangs_start_up(processes, models_d
     log = stop(process)
     assert process.returncode == 0 and time.monotonic() - stopping < 2, log
     assert (tmp_path / "fifo-2.mp4").stat().st_size > 0 and "recording to" in log
+
+
+def test_the_camera_goes_back_after_quick_leave_and_arrive_rounds(processes: Processes, tmp_path):
+    import asyncio
+    import io
+    import json
+    import urllib.request
+
+    import aiohttp
+    from PIL import Image
+
+    from tests.helpers.models import two_constant_worlds
+
+    two_constant_worlds(tmp_path / "models")
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(picture, "JPEG")
+    jpeg = picture.getvalue()
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    Image.new("RGB", (64, 48), (40, 40, 200)).save(stills / "one.png")
+    source = f"images:{stills}"
+    ltsd = processes.controlled("--source", source, "--models-dir", str(tmp_path / "models"),
+                                "--model", "magenta", "--ndi-name", unique_name("race"),
+                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    base = f"http://127.0.0.1:{ltsd.web_port}"
+
+    def current() -> str:
+        with urllib.request.urlopen(base + "/ltsd/source?VALUE", timeout=5) as reply:
+            return json.load(reply)["VALUE"][0]
+
+    async def back_to_where_it_was() -> bool:
+        for _ in range(100):
+            if current() == source:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def play() -> tuple[int, bool]:
+        returned = 0
+        async with aiohttp.ClientSession() as session:
+            for _ in range(25):  # one visitor leaves as the next arrives
+                first = await session.ws_connect(base.replace("http", "ws") + "/camera")
+                await first.send_bytes(jpeg)
+                await asyncio.sleep(0.05)
+                await first.close()
+                second = await session.ws_connect(base.replace("http", "ws") + "/camera")
+                await second.send_bytes(jpeg)
+                await second.close()
+                returned += await back_to_where_it_was()
+            for _ in range(200):  # as fast as they come
+                cycling = await session.ws_connect(base.replace("http", "ws") + "/camera")
+                await cycling.send_bytes(jpeg)
+                await cycling.close()
+            return returned, await back_to_where_it_was()
+
+    returned, after_cycles = asyncio.run(play())
+    ltsd.peer.close()
+    assert returned == 25 and after_cycles
+
+
+def small_config(tmp_path: Path) -> Path:
+    config = tmp_path / "small.yaml"
+    config.write_text("synthetic:\n  width: 160\n  height: 90\n")
+    return config

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ class Controls:
         self.config = config
         self._open_source = open_source
         self._source_spec = config.source.spec
+        self._switching = threading.Lock()
         self._listeners: list[StateListener] = []
 
     def add_listener(self, listener: StateListener) -> None:
@@ -135,11 +137,18 @@ class Controls:
         if kind == "camera" and sys.platform.startswith("linux"):
             if not re.fullmatch(r"(/dev/video)?[0-9]{1,3}", path):
                 raise SourceError("source: a camera is camera:/dev/videoN or camera:N")
+        return self.restore_source(spec)
+
+    def restore_source(self, spec: str) -> str:
+        """Switch back to a source that played before (the browser camera hands back the one it
+        replaced): it was checked when it was chosen, at start-up or over OSC, so no media-folder
+        rule applies again."""
         config = dataclasses.replace(
             self.config, source=dataclasses.replace(self.config.source, spec=spec)
         )
-        self.pipeline.set_source(self._open_source(config))
-        before, self._source_spec = self._source_spec, spec
+        with self._switching:  # OSC and the camera intake, one switch at a time
+            self.pipeline.set_source(self._open_source(config))
+            before, self._source_spec = self._source_spec, spec
         if spec != before:
             self._tell("source", spec)
         return spec

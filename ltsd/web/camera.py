@@ -3,12 +3,17 @@
 The newest page to connect is the one whose frames count (a second visitor takes over; when it
 leaves, the first one's frames count again). When the last one leaves, the source goes back to
 what it was before the first came, unless someone has chosen another source meanwhile.
+
+Arrivals and departures take turns (one lock): a page that arrives while the last one's switch
+back is still opening the old source waits for it, and so remembers the real source, not
+`browser` (issue #29: a quick leave-and-arrive left the show on held frames for good).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -27,31 +32,39 @@ class CameraIntake:
         self.feed = feed
         self._senders: list[web.WebSocketResponse] = []  # oldest first; the last one counts
         self._before: str | None = None
+        self._turns = asyncio.Lock()  # made on the web server's loop, where serve() runs
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_FRAME_BYTES)
         await socket.prepare(request)
-        self._senders.append(socket)
-        if len(self._senders) == 1:
-            self._before = self.controls.source_spec
-            await self._switch(BROWSER)
-            log.info("browser camera: %s sends; the source is browser", request.remote)
+        async with self._turns:
+            self._senders.append(socket)
+            if len(self._senders) == 1:
+                self._before = self.controls.source_spec
+                await self._switch(BROWSER)
+                log.info("browser camera: %s sends; the source is browser", request.remote)
         try:
             async for message in socket:
                 if message.type == WSMsgType.BINARY and self._senders[-1] is socket:
                     self.feed.put(message.data)
         finally:
-            self._senders.remove(socket)
-            handing_back = self._before not in (None, BROWSER)
-            if not self._senders and self.controls.source_spec == BROWSER and handing_back:
-                log.info("browser camera: the last page left; the source is %s again",
-                         self._before)  # fmt: skip
-                await self._switch(self._before)
+            async with self._turns:
+                self._senders.remove(socket)
+                if not self._senders:
+                    await self._hand_back()
         return socket
 
-    async def _switch(self, spec: str) -> None:
+    async def _hand_back(self) -> None:
+        """The last page left: the source it replaced, unless someone chose another since."""
+        before, self._before = self._before, None
+        if self.controls.source_spec == BROWSER and before not in (None, BROWSER):
+            log.info("browser camera: the last page left; the source is %s again", before)
+            await self._switch(before, self.controls.restore_source)
+
+    async def _switch(self, spec: str, switch: Callable[[str], str] | None = None) -> None:
         """Opening a source may take a moment (NDI): off the event loop."""
+        switch = switch or self.controls.set_source
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self.controls.set_source, spec)
+            await asyncio.get_running_loop().run_in_executor(None, switch, spec)
         except LtsdError as error:
             log.error("browser camera: %s", error)
