@@ -216,3 +216,39 @@ def small_config(tmp_path: Path) -> Path:
     config = tmp_path / "small.yaml"
     config.write_text("synthetic:\n  width: 160\n  height: 90\n")
     return config
+
+
+def test_65_open_preview_streams_leave_the_page_and_oscquery_answering(
+    processes: Processes, tmp_path
+):
+    import json
+    import socket
+    import urllib.request
+
+    from tests.helpers.models import two_constant_worlds
+
+    two_constant_worlds(tmp_path / "models")
+    ltsd = processes.controlled("--models-dir", str(tmp_path / "models"), "--model", "magenta",
+                                "--ndi-name", unique_name("watchers"),
+                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    watchers, answers = [], []
+    try:
+        for _ in range(65):  # about 21 open pages, three streams each
+            watcher = socket.create_connection(("127.0.0.1", ltsd.web_port), timeout=5)
+            watcher.sendall(f"GET /stream/output.mjpg HTTP/1.1\r\nHost: 127.0.0.1:"
+                            f"{ltsd.web_port}\r\n\r\n".encode())  # fmt: skip
+            answers.append(watcher.recv(64).split(b"\r\n")[0])
+            watchers.append(watcher)
+        for path, accept in (("/?HOST_INFO", "application/json"), ("/", "text/html")):
+            asked = time.monotonic()
+            request = urllib.request.Request(f"{ltsd.base}{path}", headers={"Accept": accept})
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                body = reply.read()
+            assert time.monotonic() - asked < 1.0, path
+            assert path != "/?HOST_INFO" or json.loads(body)["OSC_PORT"] == ltsd.osc_port
+    finally:
+        for watcher in watchers:
+            watcher.close()
+        ltsd.peer.close()
+    assert answers.count(b"HTTP/1.1 200 OK") == 48  # the streams' own places
+    assert set(answers[48:]) == {b"HTTP/1.1 503 Service Unavailable"}

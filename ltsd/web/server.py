@@ -39,6 +39,9 @@ from ltsd.web.tls import lan_addresses, server_context
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 64
 PER_HOST_CONNECTIONS = 48  # below the whole cap: one host can never hold every slot
+# preview streams have places of their own: watchers (21 open pages hold 63) never take the
+# connections the page and OSCQuery need (issue #29)
+MAX_STREAMS = 48
 IDLE_TIMEOUT_S = 5.0
 # asyncio accepts up to the backlog in one go and closes the refused ones a moment later: a small
 # backlog bounds those descriptors in a flood (clients beyond it are retried by their TCP stack)
@@ -69,6 +72,8 @@ class WebServer:
         self._mdns: MdnsAnnouncement | None = None
         self.hub: ListenHub | None = None
         self._status_task: asyncio.Future[None] | None = None
+        self._caps: list[ConnectionCap] = []  # one a listening port
+        self._streams = 0
         self.guard = Guard(own_names(config.allowed_hosts))  # with the mDNS name once bound
         self.access = Access(None)  # a token once start() finds the server reaches the LAN
 
@@ -158,6 +163,7 @@ class WebServer:
     async def _listen(self, port: int, tls: ssl.SSLContext | None, setting: str) -> int:
         """Serve the app on `port` (TLS when given); the port actually bound."""
         cap = ConnectionCap(self._runner.server, self._loop)
+        self._caps.append(cap)
         try:
             listening = await self._loop.create_server(
                 cap, host=self.host or None, port=port,
@@ -239,13 +245,18 @@ class WebServer:
         if self.preview is None or channel_name not in self.preview.channels:
             raise web.HTTPNotFound()
         channel = self.preview.channels[channel_name]
+        if self._streams >= MAX_STREAMS:
+            raise web.HTTPServiceUnavailable(text=f"{MAX_STREAMS} preview streams are open\n")
+        for cap in self._caps:  # a watcher: its place is among the streams, not the connections
+            cap.release(request.protocol)
         response = web.StreamResponse(headers={
             "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
             "Cache-Control": "no-store",
         })  # fmt: skip
-        await response.prepare(request)
+        self._streams += 1  # before any await: a burst cannot overshoot the cap
         channel.viewers += 1
         try:
+            await response.prepare(request)
             sent = -1
             while True:
                 sent, jpeg = await self._next_frame(channel_name, sent)
@@ -256,6 +267,7 @@ class WebServer:
             pass
         finally:
             channel.viewers -= 1
+            self._streams -= 1
         return response
 
     async def _next_frame(self, channel: str, sent: int) -> tuple[int, bytes]:
@@ -379,6 +391,10 @@ class ConnectionCap:
         self.holding[handler] = None
         self.loop.call_later(IDLE_TIMEOUT_S, self._close_if_idle, handler)
         return handler
+
+    def release(self, handler: Any) -> None:
+        """`handler`'s connection no longer counts here (it became a preview stream)."""
+        self.holding.pop(handler, None)
 
     def _trim_hosts(self) -> None:
         """Close the oldest idle connections of any host holding more than its share."""
