@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -209,7 +210,8 @@ class StatusReporter:
         s = self.stats
         source = "live" if s.source_live else "lost"
         return (
-            f"in {s.fps_in:5.1f} fps | out {s.fps_out:5.1f} fps | latency {s.latency_ms:6.1f} ms | "
+            f"in {s.input_rate(time.monotonic_ns()):5.1f} fps | out {s.fps_out:5.1f} fps | "
+            f"latency {s.latency_ms:6.1f} ms | "
             f"model {self.pipeline.model.name} | {self.device} | source {source} | "
             f"frames {s.frames_out}"
         )

@@ -76,6 +76,15 @@ class PipelineStats:
         self.fps_in = _smoothed_rate(self.fps_in, self._last_in_ns, now_ns)
         self._last_in_ns = now_ns
 
+    def input_rate(self, now_ns: int) -> float:
+        """Frames a second arriving now: the smoothed rate, but never more than one over the
+        time since the last frame, so it falls while the source sends nothing (the smoothed
+        rate alone stood still at its last value while frames were held)."""
+        if self._last_in_ns == 0:
+            return 0.0
+        waited_s = (now_ns - self._last_in_ns) / 1e9
+        return self.fps_in if waited_s <= 0 else min(self.fps_in, 1.0 / waited_s)
+
     def count_out(self, now_ns: int, latency_ms: float | None) -> None:
         self.frames_out += 1
         self.fps_out = _smoothed_rate(self.fps_out, self._last_out_ns, now_ns)

@@ -252,3 +252,28 @@ def test_65_open_preview_streams_leave_the_page_and_oscquery_answering(
         ltsd.peer.close()
     assert answers.count(b"HTTP/1.1 200 OK") == 48  # the streams' own places
     assert set(answers[48:]) == {b"HTTP/1.1 503 Service Unavailable"}
+
+
+def test_while_the_input_is_lost_the_status_says_so_and_its_rate_falls(
+    processes: Processes, models_dir, tmp_path
+):
+    camera = unique_name("lost-camera")
+    processes.camera(camera, "--seconds", "4")
+    process, _, peer = start_daemon(processes, models_dir, tmp_path, f"ndi:{camera}",
+                                    "--extra-ips", "127.0.0.1")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while peer.status().get("/ltsd/status/input") != "live" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        live = peer.status()
+        assert live["/ltsd/status/input"] == "live" and live["/ltsd/status/input_fps"] > 20
+        while peer.status().get("/ltsd/status/input") != "lost" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.5)  # held frames go on; the input rate must not stand still
+        lost = peer.status()
+    finally:
+        peer.close()
+    stop(process)
+    assert lost["/ltsd/status/input"] == "lost"
+    assert lost["/ltsd/status/input_fps"] < 1.0
+    assert lost["/ltsd/status/fps"] > 20  # what goes out: the last frame, at the last rate

@@ -10,6 +10,7 @@ import dataclasses
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,30 @@ class Status:
     source: str
     fps: float
     latency_ms: float
+    input_live: bool = True
+    input_fps: float = 0.0
+
+    def lines(self) -> dict[str, float | str]:
+        """The status lines (`/ltsd/status/NAME`), as sent once a second to subscribers."""
+        return {
+            "fps": float(self.fps),
+            "latency": float(self.latency_ms),
+            "model": self.model,
+            "source": self.source,
+            "input": "live" if self.input_live else "lost",
+            "input_fps": float(self.input_fps),
+        }
+
+
+# name → (OSC type, unit, description) of each status line, for OSCQuery and docs/osc.md
+STATUS_LINES: dict[str, tuple[str, str, str]] = {
+    "fps": ("f", "", "frames a second going out (held frames too, while the input is lost)"),
+    "latency": ("f", "ms", "camera frame in to world frame out"),
+    "model": ("s", "", "the world that plays"),
+    "source": ("s", "", "what the camera is"),
+    "input": ("s", "", "live, or lost while the source sends nothing (frames are held)"),
+    "input_fps": ("f", "", "frames a second arriving from the source (falls while lost)"),
+}
 
 
 class Controls:
@@ -166,6 +191,8 @@ class Controls:
             source=self._source_spec,
             fps=round(stats.fps_out, 2),
             latency_ms=round(stats.latency_ms, 2),
+            input_live=stats.source_live,
+            input_fps=round(stats.input_rate(time.monotonic_ns()), 2),
         )
 
     def _tell(self, what: str, value: Any) -> None:

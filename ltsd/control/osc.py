@@ -410,10 +410,8 @@ class OscServer:
                     self._send_status_lines(client, status)
 
     def _send_status_lines(self, client: Client, status: Status) -> None:
-        self.send(client, f"{self.prefix}/status/fps", float(status.fps))
-        self.send(client, f"{self.prefix}/status/latency", float(status.latency_ms))
-        self.send(client, f"{self.prefix}/status/model", status.model)
-        self.send(client, f"{self.prefix}/status/source", status.source)
+        for name, value in status.lines().items():
+            self.send(client, f"{self.prefix}/status/{name}", value)
 
     def _targets(self) -> set[Client]:
         return self._subscribers | self._fixed_targets

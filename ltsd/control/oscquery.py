@@ -17,6 +17,7 @@ import socket
 import threading
 from typing import Any
 
+from ltsd.control.commands import STATUS_LINES
 from ltsd.control.osc import OscServer, canonical_host, norm_address, param_address
 from ltsd.params import PARAMS, ParamInfo
 
@@ -77,12 +78,8 @@ def namespace(osc: OscServer) -> dict[str, Any]:
             node.update(special[address])
         else:  # a command: a bang (nil) that a trigger or a button's press sends
             node.update({"TYPE": "N", "ACCESS": ACCESS_WRITE, "VALUE": [None]})
-    for name, kind, value, unit, doc in (
-        ("fps", "f", float(status.fps), "", "frames a second going out"),
-        ("latency", "f", float(status.latency_ms), "ms", "camera frame in to world frame out"),
-        ("model", "s", status.model, "", "the world that plays"),
-        ("source", "s", status.source, "", "what the camera is"),
-    ):
+    for name, value in status.lines().items():
+        kind, unit, doc = STATUS_LINES[name]
         node = _node_at(root, f"{prefix}/status/{name}")
         node.update({"TYPE": kind, "ACCESS": ACCESS_READ, "VALUE": [value], "DESCRIPTION": doc})
         if unit:

@@ -83,9 +83,8 @@ class ListenHub:
                 a.startswith(f"{self.prefix}/status/") for s in self.listeners for a in s.addresses
             ):
                 status = self.osc.controls.status()
-                values = {"fps": float(status.fps), "latency": float(status.latency_ms),
-                          "model": status.model, "source": status.source}  # fmt: skip
-                self._fan_out([(f"{self.prefix}/status/{k}", v) for k, v in values.items()])
+                lines = status.lines().items()
+                self._fan_out([(f"{self.prefix}/status/{k}", v) for k, v in lines])
 
     def _command(self, listener: Listener, text: str) -> None:
         try:
