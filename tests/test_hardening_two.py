@@ -277,3 +277,108 @@ def test_while_the_input_is_lost_the_status_says_so_and_its_rate_falls(
     assert lost["/ltsd/status/input"] == "lost"
     assert lost["/ltsd/status/input_fps"] < 1.0
     assert lost["/ltsd/status/fps"] > 20  # what goes out: the last frame, at the last rate
+
+
+def test_listen_commands_cost_no_memory_and_unknown_addresses_are_answered(
+    processes: Processes, tmp_path
+):
+    import asyncio
+    import json
+
+    import aiohttp
+    from pythonosc.osc_message import OscMessage
+
+    from tests.helpers.models import two_constant_worlds
+
+    two_constant_worlds(tmp_path / "models")
+    ltsd = processes.controlled("--models-dir", str(tmp_path / "models"), "--model", "magenta",
+                                "--ndi-name", unique_name("listen"),
+                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    url = f"ws://127.0.0.1:{ltsd.web_port}/"
+
+    def listen(address: str) -> str:
+        return json.dumps({"COMMAND": "LISTEN", "DATA": address})
+
+    async def heard(socket, seconds: float) -> list[tuple]:
+        messages, deadline = [], time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = await socket.receive(timeout=left)
+            except TimeoutError:
+                break
+            if message.type == aiohttp.WSMsgType.BINARY:
+                osc = OscMessage(message.data)
+                messages.append((osc.address, *osc.params))
+        return messages
+
+    async def play() -> tuple[float, list[tuple], list[tuple]]:
+        before = rss_mb(ltsd.process.pid)
+        async with aiohttp.ClientSession() as session:
+            for client in range(4):  # 1,024 made-up 60 kB addresses each
+                socket = await session.ws_connect(url, max_msg_size=0)
+                for index in range(1024):
+                    await socket.send_str(listen(f"/ltsd/{client}/{index}/" + "x" * 60_000))
+                await socket.send_str("[" * 30_000)  # a RecursionError in json, once
+                await socket.close()
+            grown = rss_mb(ltsd.process.pid) - before
+            socket = await session.ws_connect(url)
+            await socket.send_str(listen("/ltsd/no/such/address"))
+            await socket.send_str(listen("/ltsd/mix"))
+            await asyncio.sleep(0.3)
+            ltsd.peer.send("/ltsd/mix", 0.5)
+            answers = await heard(socket, 2.0)
+            await socket.close()
+        return grown, answers
+
+    grown, answers = asyncio.run(play())
+    ltsd.peer.close()
+    log = stop(ltsd.process)
+    assert grown < 50, f"RSS grew {grown:.0f} MB"
+    assert ("/ltsd/error", "/ltsd/no/such/address",
+            "LISTEN: no such address in the OSCQuery tree") in answers  # fmt: skip
+    assert ("/ltsd/mix", 0.5) in answers  # a real address is heard as before
+    assert "RecursionError" not in log and "Traceback" not in log
+
+
+def test_forty_cameras_with_four_megabyte_messages_cost_little_memory(
+    processes: Processes, tmp_path
+):
+    import asyncio
+
+    import aiohttp
+
+    from tests.helpers.models import two_constant_worlds
+
+    two_constant_worlds(tmp_path / "models")
+    ltsd = processes.controlled("--models-dir", str(tmp_path / "models"), "--model", "magenta",
+                                "--ndi-name", unique_name("cameras"),
+                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    url = f"ws://127.0.0.1:{ltsd.web_port}/camera"
+
+    async def play() -> tuple[float, list[int | str]]:
+        before = rss_mb(ltsd.process.pid)
+        outcomes: list[int | str] = []
+        async with aiohttp.ClientSession() as session:
+            sockets = []
+            for _ in range(40):
+                try:
+                    socket = await session.ws_connect(url, compress=15, max_msg_size=0)
+                except aiohttp.WSServerHandshakeError as refused:
+                    outcomes.append(refused.status)
+                    continue
+                outcomes.append("deflate" if socket.compress else "plain")
+                sockets.append(socket)
+            for socket in sockets:
+                await socket.send_bytes(b"\0" * (4 * 1024 * 1024 - 64))  # deflates to 4 kB
+            await asyncio.sleep(1.0)
+            for socket in sockets:
+                await socket.close()
+        await asyncio.sleep(1.0)
+        return rss_mb(ltsd.process.pid) - before, outcomes
+
+    grown, outcomes = asyncio.run(play())
+    status = ltsd.peer.status()
+    ltsd.peer.close()
+    assert outcomes.count("plain") == 8 and outcomes.count(503) == 32, outcomes
+    assert grown < 50, f"RSS grew {grown:.0f} MB"
+    assert status["/ltsd/status/fps"] > 5 and status["/ltsd/status/source"] == "synthetic"

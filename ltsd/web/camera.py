@@ -23,6 +23,7 @@ from ltsd.sources.browser import FEED, BrowserFeed
 
 log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+MAX_SENDERS = 8  # the newest counts; the others wait their turn, each with a frame in flight
 BROWSER = "browser"
 
 
@@ -35,7 +36,11 @@ class CameraIntake:
         self._turns = asyncio.Lock()  # made on the web server's loop, where serve() runs
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_FRAME_BYTES)
+        if len(self._senders) >= MAX_SENDERS:
+            raise web.HTTPServiceUnavailable(text=f"{MAX_SENDERS} cameras are sending already\n")
+        # no permessage-deflate: JPEGs do not shrink, and a deflated 4 MB message costs 4 MB
+        # to inflate for a few kB sent (40 of them left +170 MB, issue #29)
+        socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_FRAME_BYTES, compress=False)
         await socket.prepare(request)
         async with self._turns:
             self._senders.append(socket)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +24,13 @@ from aiohttp import WSMsgType, web
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.control.osc import Client, OscServer, norm_address, param_address
+from ltsd.control.oscquery import namespace
 from ltsd.params import PARAMS
 
 log = logging.getLogger(__name__)
 OUTBOX = 256  # messages waiting per client; older ones are dropped beyond
-MAX_LISTENED = 1024  # addresses one client may listen to
+MAX_LISTENED = 1024  # addresses one client may listen to (more than the tree has)
+MAX_COMMAND_CHARACTERS = 4096
 STATUS_PERIOD_S = 1.0
 LOCAL_PORT_BASE = 65536  # WebSocket clients' reply keys lie above every UDP port
 
@@ -52,11 +55,13 @@ class ListenHub:
         self.prefix = osc.prefix
         self.listeners: set[Listener] = set()
         self._next_port = LOCAL_PORT_BASE
+        self._known: frozenset[str] = frozenset()
+        self._addresses_made = -math.inf
         osc.controls.params.add_listener(self._param_changed)
         osc.controls.add_listener(self._state_changed)
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=65536)
+        socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=65536, compress=False)
         await socket.prepare(request)
         self._next_port += 1
         listener = Listener(socket, (request.remote or "?", self._next_port))
@@ -87,18 +92,44 @@ class ListenHub:
                 self._fan_out([(f"{self.prefix}/status/{k}", v) for k, v in lines])
 
     def _command(self, listener: Listener, text: str) -> None:
+        """LISTEN or IGNORE one address. Only addresses in the OSCQuery tree are listened to:
+        each one kept costs memory for as long as the client stays, and memory a client made
+        Python take is not given back when it leaves (1,024 made-up 60 kB addresses cost 59 MB,
+        issue #29). A refusal is an `/ltsd/error` on the socket, as for OSC."""
+        if len(text) > MAX_COMMAND_CHARACTERS:
+            self._refuse(listener, "", f"a command of at most {MAX_COMMAND_CHARACTERS} characters")
+            return
         try:
             command = json.loads(text)
             verb, address = command["COMMAND"], command["DATA"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             log.debug("LISTEN: not a command: %.80r", text)
             return
         if not isinstance(address, str):
             return
-        if verb == "LISTEN" and len(listener.addresses) < MAX_LISTENED:
-            listener.addresses.add(address)
+        if verb == "LISTEN":
+            if address not in self._addresses():
+                self._refuse(listener, address, "LISTEN: no such address in the OSCQuery tree")
+            elif len(listener.addresses) >= MAX_LISTENED:
+                self._refuse(listener, address, f"LISTEN: {MAX_LISTENED} addresses already")
+            else:
+                listener.addresses.add(address)
         elif verb == "IGNORE":
             listener.addresses.discard(address)
+
+    def _addresses(self) -> frozenset[str]:
+        """Every address of the OSCQuery tree, made again at most once a second."""
+        now = self.loop.time()
+        if now - self._addresses_made > 1.0:
+            self._known = frozenset(tree_addresses(namespace(self.osc)))
+            self._addresses_made = now
+        return self._known
+
+    def _refuse(self, listener: Listener, address: str, why: str) -> None:
+        builder = OscMessageBuilder(f"{self.prefix}/error")
+        builder.add_arg(address[:80])
+        builder.add_arg(why)
+        listener.post(builder.build().dgram)
 
     def _reply_to(self, listener: Listener) -> Any:
         """The OSC server's replies (errors) for this client, posted from its thread."""
@@ -130,6 +161,14 @@ class ListenHub:
                 if address in listener.addresses:
                     datagram = datagram or osc_message(address, value)
                     listener.post(datagram)
+
+
+def tree_addresses(node: dict[str, Any]) -> list[str]:
+    """The FULL_PATH of `node` and of every node below it."""
+    addresses = [node["FULL_PATH"]] if "FULL_PATH" in node else []
+    for child in node.get("CONTENTS", {}).values():
+        addresses += tree_addresses(child)
+    return addresses
 
 
 def osc_message(address: str, value: Any) -> bytes:
