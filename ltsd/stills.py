@@ -9,6 +9,7 @@ guarantees: the size is checked before a pixel is decoded, anything Pillow raise
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ltsd.errors import LtsdError, first_line
+from ltsd.jpeg import MAX_SCANS, START_OF_IMAGE, is_jpeg, too_many_scans
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 MAX_PIXELS = 64_000_000  # 8000×8000: any camera still; far below what would exhaust memory
@@ -30,7 +32,7 @@ def decode_still(path: Path, longest_side: int | None = None) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
+            with Image.open(_checked(path)) as opened:
                 width, height = opened.size
                 if width * height > MAX_PIXELS or width < 1 or height < 1:
                     raise StillError(
@@ -46,6 +48,17 @@ def decode_still(path: Path, longest_side: int | None = None) -> np.ndarray:
         raise StillError(f"{path}: not enough memory to decode it") from None
     except Exception as error:  # Pillow raises many kinds (SyntaxError for a broken PNG, too)
         raise StillError(f"{path}: not a readable image ({first_line(error)[:120]})") from None
+
+
+def _checked(path: Path) -> Path | io.BytesIO:
+    """`path` itself, or, for a JPEG, its bytes once their scans are counted (`ltsd.jpeg`)."""
+    with open(path, "rb") as file:
+        if not is_jpeg(file.read(2)):
+            return path
+        data = START_OF_IMAGE + file.read()
+    if scans := too_many_scans(data):
+        raise StillError(f"{path}: a JPEG of {scans} scans (at most {MAX_SCANS})")
+    return io.BytesIO(data)
 
 
 def is_still(path: Path) -> bool:

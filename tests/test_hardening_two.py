@@ -382,3 +382,61 @@ def test_forty_cameras_with_four_megabyte_messages_cost_little_memory(
     assert outcomes.count("plain") == 8 and outcomes.count(503) == 32, outcomes
     assert grown < 50, f"RSS grew {grown:.0f} MB"
     assert status["/ltsd/status/fps"] > 5 and status["/ltsd/status/source"] == "synthetic"
+
+
+def progressive_scan_bomb(repeats: int = 10_000) -> bytes:
+    """A valid 1920x1080 progressive JPEG whose last scan comes `repeats` more times (~130 kB);
+    libjpeg-turbo works through every one: 13 s here."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    ramp = np.linspace(0, 255, 1920)[None, :, None] * np.ones((1080, 1, 3))
+    encoded = io.BytesIO()
+    Image.fromarray(ramp.astype("uint8")).save(encoded, "JPEG", progressive=True, quality=60)
+    data = encoded.getvalue()
+    last_scan = data[data.rfind(b"\xff\xda") : -2]
+    return data[:-2] + last_scan * repeats + b"\xff\xd9"
+
+
+def test_a_progressive_scan_bomb_is_refused_at_once_from_the_page_and_from_a_folder(
+    processes: Processes, models_dir, tmp_path
+):
+    import asyncio
+    import io
+
+    import aiohttp
+    from PIL import Image
+
+    bomb = progressive_scan_bomb()
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    (stills / "bomb.jpg").write_bytes(bomb)
+    Image.new("RGB", (64, 48), (40, 40, 200)).save(stills / "good.png")
+    good = io.BytesIO()
+    Image.new("RGB", (96, 64), (200, 40, 40)).save(good, "JPEG")
+    ltsd = processes.controlled("--source", f"images:{stills}", "--models-dir", str(models_dir),
+                                "--model", "magenta", "--ndi-name", unique_name("scans"),
+                                "--config", str(small_config(tmp_path)))  # fmt: skip
+
+    async def lend_camera() -> dict:
+        async with aiohttp.ClientSession() as session:
+            socket = await session.ws_connect(f"ws://127.0.0.1:{ltsd.web_port}/camera")
+            await socket.send_bytes(bomb)
+            await asyncio.sleep(0.5)  # newest wins: let the source take the bomb first
+            for _ in range(30):  # then a camera as usual: it plays at once
+                await socket.send_bytes(good.getvalue())
+                await asyncio.sleep(0.05)
+            status = await asyncio.to_thread(ltsd.peer.status)
+            await socket.close()
+            return status
+
+    status = asyncio.run(lend_camera())
+    assert status["/ltsd/status/input"] == "live" and status["/ltsd/status/input_fps"] > 5
+    ltsd.peer.close()
+    stopping = time.monotonic()
+    log = stop(ltsd.process)
+    assert time.monotonic() - stopping < 2.0
+    assert f"{stills / 'bomb.jpg'}: a JPEG of 10010 scans (at most 100)" in log, log[-3000:]
+    assert "browser: a camera frame of 10010 scans (at most 100)" in log

@@ -18,6 +18,7 @@ import simplejpeg
 
 from ltsd.errors import SourceError
 from ltsd.frame import Frame
+from ltsd.jpeg import MAX_SCANS, too_many_scans
 
 log = logging.getLogger(__name__)
 MAX_WIDTH, MAX_HEIGHT = 1920, 1080  # a page sends far less; anything bigger is refused unread
@@ -52,6 +53,8 @@ def decode_camera_frame(data: bytes) -> np.ndarray:
         raise SourceError("browser: a camera frame that is not a JPEG") from None
     if width > MAX_WIDTH or height > MAX_HEIGHT:
         raise SourceError(f"browser: a {width}x{height} camera frame is over 1920x1080")
+    if scans := too_many_scans(data):
+        raise SourceError(f"browser: a camera frame of {scans} scans (at most {MAX_SCANS})")
     try:
         return simplejpeg.decode_jpeg(data, colorspace="BGRX")
     except ValueError:
