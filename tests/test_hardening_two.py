@@ -440,3 +440,143 @@ def test_a_progressive_scan_bomb_is_refused_at_once_from_the_page_and_from_a_fol
     assert time.monotonic() - stopping < 2.0
     assert f"{stills / 'bomb.jpg'}: a JPEG of 10010 scans (at most 100)" in log, log[-3000:]
     assert "browser: a camera frame of 10010 scans (at most 100)" in log
+
+
+KERAS_FIXTURE = Path(__file__).parent / "fixtures" / "keras" / "pix2pix_128_depth7"
+
+
+def import_peak(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, float]:
+    """`ltsd import PATH` in a fresh parent, so the child's peak RSS (MB) is its own."""
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stderr.write(done.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+        "sys.exit(done.returncode)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, sys.executable, "-m", "ltsd.cli", "import", str(path),
+         "--name", "bomb", "--models-dir", str(tmp_path / "models")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return result, float(result.stdout.strip().splitlines()[-1])
+
+
+def tfjs_copy(tmp_path: Path, name: str) -> tuple[Path, dict]:
+    import json
+    import shutil
+
+    target = tmp_path / name
+    shutil.copytree(KERAS_FIXTURE, target)
+    return target / "model.json", json.loads((target / "model.json").read_text())
+
+
+def memory_bombs(tmp_path: Path) -> dict[str, Path]:
+    import json
+    import zipfile
+
+    import h5py
+    import torch
+
+    bombs: dict[str, Path] = {}
+    small = tmp_path / "small.pth"
+    torch.save({"model.model.0.weight": torch.zeros(4)}, small)
+    deflated = tmp_path / "deflated.pth"  # ~1 MB on disk, a 1 GiB tensor inside
+    with zipfile.ZipFile(small) as source, zipfile.ZipFile(deflated, "w") as target:
+        for entry in source.infolist():
+            if entry.filename.endswith("/data/0"):
+                info = zipfile.ZipInfo(entry.filename)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with target.open(info, "w", force_zip64=True) as out:  # deflated as it goes
+                    for _ in range(1024):
+                        out.write(bytes(1 << 20))
+            else:
+                target.writestr(entry, source.read(entry))
+    bombs["pth-deflated"] = deflated
+
+    for name, shape in (("h5-unwritten", (16384, 16384)), ("h5-huge", (10**6, 10**6))):
+        path = tmp_path / f"{name}.h5"
+        with h5py.File(KERAS_FIXTURE.with_suffix(".h5"), "r") as good, h5py.File(path, "w") as h5:
+            h5.attrs["model_config"] = good.attrs["model_config"]
+            good.copy(good["model_weights"], h5, "model_weights")
+            h5["model_weights"].create_dataset("extra/kernel:0", shape=shape, dtype="f4")
+        bombs[name] = path
+
+    model_json, document = tfjs_copy(tmp_path, "sparse-shards")
+    shard = model_json.parent / "sparse.bin"
+    with open(shard, "wb") as file:
+        file.truncate(300 << 20)  # 300 MB of holes: nothing on disk
+    document["weightsManifest"] = [
+        {"paths": ["sparse.bin"], "weights": [{"name": f"w{i}", "shape": [75 << 20],
+                                                "dtype": "float32"}]}
+        for i in range(20)
+    ]  # fmt: skip
+    model_json.write_text(json.dumps(document))
+    bombs["tfjs-sparse-x20"] = model_json
+    return bombs
+
+
+@pytest.mark.parametrize("case", ["pth-deflated", "h5-unwritten", "h5-huge", "tfjs-sparse-x20"])
+def test_import_memory_bombs_are_refused_before_they_are_read(tmp_path, case):
+    pytest.importorskip("h5py")
+    path = memory_bombs(tmp_path)[case]
+    result, peak_mb = import_peak(path, tmp_path)
+    lines = error_lines(result.stderr)
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert "MB" in lines[0] and "at most 512 MB" in lines[0] and str(path) in lines[0]
+    assert peak_mb < 700, f"peak RSS {peak_mb:.0f} MB"  # torch alone is ~400 MB; was 1,250+
+
+
+def malformed_tfjs(tmp_path: Path, case: str) -> Path:
+    import copy
+    import json
+
+    model_json, document = tfjs_copy(tmp_path, case)
+    manifest = document["weightsManifest"]
+    layers = document["modelTopology"]["model_config"]["config"]["layers"]
+    first_conv = next(inner for layer in layers if layer.get("class_name") == "Sequential"
+                      for inner in layer["config"]["layers"]
+                      if inner.get("class_name") == "Conv2D")  # fmt: skip
+    if case == "empty-group":
+        document["weightsManifest"] = [{}]
+    elif case.startswith("shape-"):
+        manifest[0]["weights"][0]["shape"] = {"shape-2**40": [2**40], "shape--1": [-1],
+                                              "shape-text": ["4"]}[case]  # fmt: skip
+    elif case == "entry-7":
+        manifest[0]["weights"][0] = 7
+    elif case == "layer-7":
+        layers.append(7)
+    elif case == "kernel-4":
+        first_conv["config"]["kernel_size"] = 4
+    elif case == "nested-brackets":
+        model_json.write_text("[" * 100_000)
+        return model_json
+    elif case.endswith("-layers"):  # 100k: over model.json's size; 5k: over MAX_LAYERS
+        count = {"100k-layers": 100_000, "5k-layers": 5_000}[case]
+        layers.extend(copy.deepcopy(first_conv) for _ in range(count))
+    elif case == "fifo-shard":
+        shard = model_json.parent / manifest[0]["paths"][0]
+        shard.unlink()
+        os.mkfifo(shard)  # nobody writes: reading it would block for ever
+    model_json.write_text(json.dumps(document))
+    return model_json
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["empty-group", "shape-2**40", "shape--1", "shape-text", "entry-7", "layer-7", "kernel-4",
+     "nested-brackets", "100k-layers", "5k-layers", "fifo-shard"],
+)  # fmt: skip
+def test_malformed_tfjs_models_are_one_line_quickly(tmp_path, case):
+    path = malformed_tfjs(tmp_path, case)
+    started = time.monotonic()
+    result = run_ltsd("import", str(path), "--name", "bad", "--models-dir",
+                      str(tmp_path / "models"), timeout_s=60)  # fmt: skip
+    lines = error_lines(result.stderr)
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
+    assert str(path) in lines[0] and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 20  # 10⁵ layers took 14.6 s before, torch's import ~3

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
@@ -20,6 +22,9 @@ from ltsd.generator import GeneratorSpec, UNetGenerator
 from ltsd.modelstore import ModelInfo, load_model, model_path, save_model
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+T = TypeVar("T")
+# all of one import's weights, added up before any is read: the paper's generator is 218 MB
+MAX_WEIGHT_BYTES = 512 << 20
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,17 @@ def _read(source: Path) -> tuple[UNetGenerator, str]:
     if source.suffix in (".json", ".h5", ".hdf5"):
         from ltsd.importers import keras
 
+        # the topology is checked, and every size added up, before a weight is read
         if source.suffix == ".json":
-            config, weights = keras.read_tfjs(source)
+            config, groups = keras.read_tfjs(source)
+            spec, pairs = _planned(keras.plan, config, source)
+            weights = keras.read_tfjs_weights(source, groups)
             kind = "TensorFlow.js layers model (Keras pix2pix)"
         else:
-            config, weights = keras.read_h5(source)
+            config = keras.read_h5_config(source)
+            spec, pairs = _planned(keras.plan, config, source)
+            weights = keras.read_h5_weights(source)
             kind = "Keras HDF5 (TensorFlow pix2pix)"
-        spec, pairs = keras.plan(config, source)
         mapped = keras.ltsd_state_dict(pairs, weights, source)
         return _built(spec, mapped, source), kind
     raise ModelError(
@@ -101,6 +110,19 @@ def _read(source: Path) -> tuple[UNetGenerator, str]:
         "junyanz/pytorch-CycleGAN-and-pix2pix; a TF.js model.json or a Keras .h5 of "
         "TensorFlow's pix2pix)"
     )
+
+
+def _planned(plan: Callable[[Any, Path], T], config: Any, source: Path) -> T:
+    """A Keras topology read into ltsd's plan; a config of the wrong shape (a layer that is a
+    number, a kernel size that is not a pair) is one line, not a traceback."""
+    try:
+        return plan(config, source)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
+        reason = f"{type(error).__name__} {first_line(error)[:80]}"
+        raise ModelError(
+            f"{source}: not TensorFlow's pix2pix U-Net generator (a malformed model config: "
+            f"{reason})"
+        ) from None
 
 
 def _built(spec: GeneratorSpec, mapped: dict[str, torch.Tensor], source: Path) -> UNetGenerator:

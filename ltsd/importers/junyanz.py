@@ -13,6 +13,7 @@ Only `torch.load(weights_only=True)`: a file that needs to unpickle objects is r
 from __future__ import annotations
 
 import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import torch
 
 from ltsd.errors import ModelError, first_line
 from ltsd.generator import GeneratorSpec
+from ltsd.importers import MAX_WEIGHT_BYTES
 
 BATCH_NORM_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
@@ -35,7 +37,9 @@ class Level:
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a `.pth` saved with `torch.save(net.state_dict())`; nothing else loads."""
+    """The tensors of a `.pth` saved with `torch.save(net.state_dict())`; nothing else loads.
+    Their size is added up from the archive's directory before anything is inflated."""
+    check_size(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -53,6 +57,23 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     ):
         raise ModelError(f"{path}: not a state dict (a mapping of names to tensors)")
     return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def check_size(path: Path) -> None:
+    """A one-line ModelError when `path` is not a regular file or would unpack to more than
+    MAX_WEIGHT_BYTES (a 1 MB deflated archive can hold a 1 GB tensor)."""
+    if not path.is_file():
+        raise ModelError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                size = sum(entry.file_size for entry in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            raise ModelError(f"{path}: a damaged archive ({first_line(error)[:80]})") from None
+    if size > MAX_WEIGHT_BYTES:
+        raise ModelError(f"{path}: its tensors would take {size >> 20} MB; ltsd imports "
+                         f"generators of at most {MAX_WEIGHT_BYTES >> 20} MB")  # fmt: skip
 
 
 def is_junyanz(state: dict[str, torch.Tensor]) -> bool:

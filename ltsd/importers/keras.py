@@ -13,6 +13,9 @@ Layouts to map: Keras kernels are (h, w, in, out), transposed ones (h, w, out, i
 from __future__ import annotations
 
 import json
+import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ltsd.errors import ModelError
+from ltsd.errors import ModelError, first_line, shown
 from ltsd.generator import GeneratorSpec
+from ltsd.importers import MAX_WEIGHT_BYTES
 
-MAX_SHARD_BYTES = 1 << 30  # 1 GB: the paper's generator is 218 MB in float32
+MAX_DOCUMENT_BYTES = 16 << 20  # model.json: the topology and the manifest, no weights
+MAX_LAYERS = 1000  # depth 12 has about 100; more is not a pix2pix generator
 DTYPES = {"float32": np.float32}
 
 
@@ -34,89 +39,209 @@ class Layer:
     config: dict[str, Any]
 
 
-def read_tfjs(model_json: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(the Keras model config, weights by name) of a TF.js layers model."""
-    try:
-        document = json.loads(model_json.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ModelError(f"{model_json}: not a TF.js model.json ({error})") from None
+@dataclass(frozen=True)
+class ShardGroup:
+    paths: list[Path]
+    weights: list[tuple[str, tuple[int, ...]]]  # (name, shape) in the order of the bytes
+
+    @property
+    def size(self) -> int:
+        return sum(_byte_count(shape) for _, shape in self.weights)
+
+
+def read_tfjs(model_json: Path) -> tuple[dict[str, Any], list[ShardGroup]]:
+    """(the Keras model config, the weight groups) of a TF.js layers model; every name, shape
+    and shard checked and sized, nothing read but model.json."""
+    document = _json_document(model_json)
     topology = document.get("modelTopology") if isinstance(document, dict) else None
     manifest = document.get("weightsManifest") if isinstance(document, dict) else None
     if not isinstance(topology, dict) or not isinstance(manifest, list):
         raise ModelError(f"{model_json}: not a TF.js layers model (no modelTopology or weights)")
     config = topology.get("model_config", topology)
+    if not isinstance(config, dict):
+        raise ModelError(f"{model_json}: modelTopology has no model config")
+    groups = [_shard_group(group, model_json) for group in manifest]
+    total = sum(group.size for group in groups)
+    if total > MAX_WEIGHT_BYTES:
+        raise ModelError(f"{model_json}: its weights would take {total >> 20} MB; ltsd imports "
+                         f"generators of at most {MAX_WEIGHT_BYTES >> 20} MB")  # fmt: skip
+    return config, groups
+
+
+def read_tfjs_weights(model_json: Path, groups: list[ShardGroup]) -> dict[str, np.ndarray]:
+    """The weights of checked groups (`read_tfjs`), read from their shards."""
     weights: dict[str, np.ndarray] = {}
-    for group in manifest:
-        data = b"".join(_shard(model_json.parent, path, model_json) for path in group["paths"])
+    for group in groups:
+        sizes = [_regular_size(path, model_json) for path in group.paths]
+        if sum(sizes) < group.size:
+            offset, available = 0, sum(sizes)
+            for name, shape in group.weights:
+                offset += _byte_count(shape)
+                if offset > available:
+                    raise ModelError(
+                        f"{model_json}: the weight shards end before {name} (truncated?)"
+                    )
+        if sum(sizes) > group.size:
+            raise ModelError(f"{model_json}: {sum(sizes) - group.size} bytes of shards left over")
+        data = b"".join(_read_regular(path, size, model_json)
+                        for path, size in zip(group.paths, sizes, strict=True))  # fmt: skip
         offset = 0
-        for entry in group["weights"]:
-            name, shape, dtype = entry["name"], tuple(entry["shape"]), entry["dtype"]
-            if dtype not in DTYPES or "quantization" in entry:
-                kind = f"{dtype}{' quantized' if 'quantization' in entry else ''}"
-                raise ModelError(f"{model_json}: weight {name} is {kind}; ltsd imports float32 "
-                                 "models (convert without --quantize_*)")  # fmt: skip
-            size = int(np.prod(shape)) * np.dtype(DTYPES[dtype]).itemsize
-            if offset + size > len(data):
-                raise ModelError(f"{model_json}: the weight shards end before {name} (truncated?)")
-            weights[name] = np.frombuffer(data, DTYPES[dtype], int(np.prod(shape)), offset)
-            weights[name] = weights[name].reshape(shape)
-            offset += size
-        if offset != len(data):
-            raise ModelError(f"{model_json}: {len(data) - offset} bytes of shards left over")
-    return config, weights
+        for name, shape in group.weights:
+            count = _byte_count(shape) // 4
+            weights[name] = np.frombuffer(data, np.float32, count, offset).reshape(shape)
+            offset += count * 4
+    return weights
 
 
-def read_h5(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(the Keras model config, weights by their path in the file) of a Keras HDF5 model
-    (`model.save("generator.h5")`), read with h5py when it is installed."""
+def _json_document(path: Path) -> Any:
+    size = _regular_size(path, path)
+    if size > MAX_DOCUMENT_BYTES:
+        raise ModelError(f"{path}: {size >> 20} MB is more than a model.json holds")
+    try:
+        return json.loads(_read_regular(path, size, path).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ModelError(f"{path}: not a TF.js model.json ({first_line(error)[:120]})") from None
+
+
+def _shard_group(group: Any, model_json: Path) -> ShardGroup:
+    """One weightsManifest entry, checked: paths beside model.json, float32 weights with names
+    and shapes of whole numbers (their sizes are added up before anything is read)."""
+    entries = group.get("weights") if isinstance(group, dict) else None
+    paths = group.get("paths") if isinstance(group, dict) else None
+    if not isinstance(entries, list) or not isinstance(paths, list) or not paths:
+        raise ModelError(f"{model_json}: a weightsManifest entry without paths and weights")
+    folder = model_json.parent.resolve()
+    shards = []
+    for name in paths:
+        if not isinstance(name, str):
+            raise ModelError(f"{model_json}: a shard path that is not text: {shown(name)}")
+        path = (folder / name).resolve()
+        if path.parent != folder:
+            raise ModelError(f"{model_json}: shard {shown(name)} is not beside model.json")
+        shards.append(path)
+    weights = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ModelError(f"{model_json}: a weight entry without a name: {shown(entry)}")
+        name, shape, dtype = entry["name"], entry.get("shape"), entry.get("dtype")
+        if dtype not in DTYPES or "quantization" in entry:
+            kind = f"{shown(dtype)}{' quantized' if 'quantization' in entry else ''}"
+            raise ModelError(f"{model_json}: weight {shown(name)} is {kind}; ltsd imports float32 "
+                             "models (convert without --quantize_*)")  # fmt: skip
+        if (
+            not isinstance(shape, list)
+            or len(shape) > 8
+            or not all(type(d) is int and 0 <= d <= MAX_WEIGHT_BYTES for d in shape)
+        ):
+            raise ModelError(f"{model_json}: weight {shown(name)} has shape {shown(shape)}")
+        if _byte_count(tuple(shape)) > MAX_WEIGHT_BYTES:
+            raise ModelError(f"{model_json}: weight {shown(name)} alone is over "
+                             f"{MAX_WEIGHT_BYTES >> 20} MB")  # fmt: skip
+        weights.append((name, tuple(shape)))
+    return ShardGroup(shards, weights)
+
+
+def _byte_count(shape: tuple[int, ...]) -> int:
+    return 4 * math.prod(shape)  # Python integers: a shape of 2**40 cannot wrap around
+
+
+def _regular_size(path: Path, model: Path) -> int:
+    """`path`'s size, if it is a regular file (a FIFO would block the import for ever)."""
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise ModelError(f"{model}: {path.name} unreadable ({error.strerror})") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ModelError(f"{model}: {path.name} is not a regular file")
+    return status.st_size
+
+
+def _read_regular(path: Path, size: int, model: Path) -> bytes:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ModelError(f"{model}: {path.name} is not a regular file")
+            data = file.read(size + 1)
+    except OSError as error:
+        raise ModelError(f"{model}: {path.name} unreadable ({error.strerror})") from None
+    if len(data) != size:
+        raise ModelError(f"{model}: {path.name} changed while it was read")
+    return data
+
+
+def read_h5_config(path: Path) -> dict[str, Any]:
+    """The Keras model config of a Keras HDF5 model (`model.save("generator.h5")`), read with
+    h5py when it is installed; no weight is read."""
+    h5py = _h5py(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            config = json.loads(handle.attrs["model_config"])
+    except (OSError, KeyError, ValueError, TypeError, RecursionError) as error:
+        raise ModelError(f"{path}: not a Keras HDF5 model ltsd can read "
+                         f"({first_line(error)[:120]})") from None  # fmt: skip
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: its model_config is not a Keras model config")
+    return config
+
+
+def read_h5_weights(path: Path) -> dict[str, np.ndarray]:
+    """Every dataset under `model_weights`, by its path in the file; their sizes are added up
+    from their shapes before any is read."""
+    h5py = _h5py(path)
+    weights: dict[str, np.ndarray] = {}
+    try:
+        with h5py.File(path, "r") as handle:
+            datasets: dict[str, Any] = {}
+
+            def keep(name: str, item: Any) -> None:  # returning a value would stop the visit
+                if isinstance(item, h5py.Dataset):
+                    datasets[name] = item
+
+            handle["model_weights"].visititems(keep)
+            total = sum(_byte_count(tuple(d.shape or ())) for d in datasets.values())
+            if total > MAX_WEIGHT_BYTES:
+                raise ModelError(f"{path}: its weights would take {total >> 20} MB; ltsd imports "
+                                 f"generators of at most {MAX_WEIGHT_BYTES >> 20} MB")  # fmt: skip
+            for name, dataset in datasets.items():
+                weights[name] = np.asarray(dataset[()], dtype=np.float32)
+    except (OSError, KeyError, ValueError, TypeError, MemoryError) as error:
+        raise ModelError(f"{path}: not a Keras HDF5 model ltsd can read "
+                         f"({first_line(error)[:120]})") from None  # fmt: skip
+    return weights
+
+
+def _h5py(path: Path) -> Any:
+    if path.stat().st_size > MAX_WEIGHT_BYTES + MAX_DOCUMENT_BYTES:
+        raise ModelError(f"{path}: a Keras file over {MAX_WEIGHT_BYTES >> 20} MB")
     try:
         import h5py
     except ImportError:
         raise ModelError(f"{path}: reading Keras HDF5 needs h5py (pip install h5py)") from None
-    if path.stat().st_size > MAX_SHARD_BYTES:
-        raise ModelError(f"{path}: a Keras file over 1 GB")
-    weights: dict[str, np.ndarray] = {}
-
-    def keep(name: str, item: Any) -> None:
-        if isinstance(item, h5py.Dataset):
-            weights[name] = np.asarray(item[()], dtype=np.float32)
-
-    try:
-        with h5py.File(path, "r") as handle:
-            config = json.loads(handle.attrs["model_config"])
-            handle["model_weights"].visititems(keep)
-    except (OSError, KeyError, ValueError, TypeError) as error:
-        raise ModelError(f"{path}: not a Keras HDF5 model ltsd can read ({error})") from None
-    return config, weights
+    return h5py
 
 
-def _shard(folder: Path, name: str, model_json: Path) -> bytes:
-    path = (folder / name).resolve()
-    if path.parent != folder.resolve():
-        raise ModelError(f"{model_json}: shard {name!r} is not beside model.json")
-    try:
-        if path.stat().st_size > MAX_SHARD_BYTES:
-            raise ModelError(f"{path}: a weight shard over 1 GB")
-        return path.read_bytes()
-    except OSError as error:
-        raise ModelError(f"{model_json}: shard {name} unreadable ({error.strerror})") from None
-
-
-def flattened(config: dict[str, Any]) -> list[Layer]:
-    """Every layer in order, nested Sequential/Functional blocks opened up."""
+def flattened(config: dict[str, Any], source: Path | None = None, depth: int = 0) -> list[Layer]:
+    """Every layer in order, nested Sequential/Functional blocks opened up; at most MAX_LAYERS,
+    nested at most 8 deep."""
+    if depth > 8:
+        raise ModelError(f"{source}: model blocks nested more than 8 deep")
     layers = []
     for layer in config.get("config", config).get("layers", []):
         kind, inner = layer.get("class_name"), layer.get("config", {})
         if kind in ("Sequential", "Functional", "Model"):
-            layers += flattened(layer)
+            layers += flattened(layer, source, depth + 1)
         else:
             layers.append(Layer(kind, inner.get("name", ""), inner))
+        if len(layers) > MAX_LAYERS:
+            raise ModelError(f"{source}: more than {MAX_LAYERS} layers; not a pix2pix generator")
     return layers
 
 
 def plan(config: dict[str, Any], source: Path) -> tuple[GeneratorSpec, list[tuple[str, Layer]]]:
     """The ltsd spec of a Keras pix2pix generator, and (ltsd module prefix, Keras layer) pairs."""
-    layers = [layer for layer in flattened(config) if layer.kind not in ("InputLayer", "Dropout")]
+    layers = [layer for layer in flattened(config, source)
+              if layer.kind not in ("InputLayer", "Dropout")]  # fmt: skip
     downs = [layer for layer in layers if layer.kind == "Conv2D"]
     ups = [layer for layer in layers if layer.kind == "Conv2DTranspose"]
     others = {layer.kind for layer in layers} - {
@@ -193,6 +318,7 @@ def _input_channels(config: dict[str, Any], layers: list[Layer], source: Path) -
 def ltsd_state_dict(
     pairs: list[tuple[str, Layer]], weights: dict[str, np.ndarray], source: Path
 ) -> dict[str, torch.Tensor]:
+    weights = _by_layer(weights)
     mapped: dict[str, torch.Tensor] = {}
     for prefix, layer in pairs:
         if layer.kind in ("Conv2D", "Conv2DTranspose"):
@@ -221,11 +347,23 @@ def ltsd_state_dict(
     return mapped
 
 
-def _weight(weights: dict[str, np.ndarray], layer: Layer, what: str, source: Path) -> np.ndarray:
+def _by_layer(weights: dict[str, np.ndarray]) -> dict[tuple[str, str], list[np.ndarray]]:
+    """(a layer name in the weight's path, what it is) → the weights there (`…/conv2d_3/kernel`):
+    one pass, so finding each layer's weights costs nothing more (10⁵ layers took 15 s)."""
+    index: dict[tuple[str, str], list[np.ndarray]] = {}
+    for name, value in weights.items():
+        parts = name.split("/")
+        what = parts[-1].split(":")[0]
+        for folder in set(parts[:-1]):
+            index.setdefault((folder, what), []).append(value)
+    return index
+
+
+def _weight(
+    weights: dict[tuple[str, str], list[np.ndarray]], layer: Layer, what: str, source: Path
+) -> np.ndarray:
     """A layer's weight, found by its layer name in the weight's path (`…/conv2d_3/kernel`)."""
-    found = [value for name, value in weights.items()
-             if name.split("/")[-1].split(":")[0] == what
-             and layer.name in name.split("/")[:-1]]  # fmt: skip
+    found = weights.get((layer.name, what), [])
     if len(found) != 1:
         raise ModelError(f"{source}: {'no' if not found else 'several'} {what} for {layer.name}")
     return found[0]
