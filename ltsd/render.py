@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ltsd.errors import SourceError
+from ltsd.errors import LtsdError, SourceError, first_line
 from ltsd.frame import Frame
 from ltsd.pipeline import FrameProcessor
 from ltsd.sinks.file import (
@@ -68,6 +68,7 @@ def render(
     audio_stream = None
     written = 0
     progress = _Progress(expected, show_progress)
+    failed: BaseException | None = None
     try:
         for pixels, seconds in _retimed(frames, rate, in_rate):
             width, height = size or (pixels.shape[1], pixels.shape[0])
@@ -84,9 +85,18 @@ def render(
         flush(container, stream)
         if audio_stream is not None:
             _copy_audio(input_path, container, audio_stream)
+    except (OSError, av.FFmpegError) as error:  # a full disk, a vanished folder
+        failed = error
     finally:
         progress.close()
-        container.close()
+        try:
+            container.close()
+        except (OSError, av.FFmpegError) as error:
+            failed = failed or error
+    if failed is not None:
+        output_path.unlink(missing_ok=True)  # half a video is not a render
+        reason = getattr(failed, "strerror", None) or first_line(failed)
+        raise LtsdError(f"{output_path}: cannot write ({reason}); nothing was kept")
     return RenderResult(written, stream.width, stream.height, rate, audio_stream is not None)
 
 

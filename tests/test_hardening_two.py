@@ -580,3 +580,17 @@ def test_malformed_tfjs_models_are_one_line_quickly(tmp_path, case):
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
     assert str(path) in lines[0] and "Traceback" not in result.stderr
     assert time.monotonic() - started < 20  # 10⁵ layers took 14.6 s before, torch's import ~3
+
+
+def test_render_onto_a_full_disk_is_one_line_and_leaves_no_file(models_dir, tmp_path):
+    from tests.helpers.clips import write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", frames=60, size=(320, 180))
+    with full_tmpfs(tmp_path / "full") as full:
+        output = full / "world.mp4"
+        result = run_ltsd("render", str(clip), str(output), "--models-dir", str(models_dir),
+                          "--model", "magenta", timeout_s=120)  # fmt: skip
+        lines = [line for line in error_lines(result.stderr) if "error" in line]
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+        assert len(lines) == 1 and str(output) in lines[0] and "No space left" in lines[0]
+        assert not output.exists()
