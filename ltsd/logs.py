@@ -89,8 +89,25 @@ class LiveLineHandler(logging.StreamHandler):
                 self.flush()
 
 
+class LastProblem(logging.Handler):
+    """The newest warning or error, for `/metrics` and the people who look after a show."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.message = ""
+        self.at = 0.0  # time.time() of it; 0 = none yet
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.message = record.getMessage()[:200]
+        self.at = record.created
+
+
+LAST_PROBLEM = LastProblem()
+
+
 def setup_logging(level: str) -> None:
     handler = LiveLineHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     handler.addFilter(LogRateLimit())
     logging.basicConfig(level=LEVELS[level], handlers=[handler])
+    logging.getLogger().addHandler(LAST_PROBLEM)

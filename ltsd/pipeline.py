@@ -64,6 +64,7 @@ class PipelineStats:
     frames_out: int = 0
     frames_held: int = 0
     frames_failed: int = 0
+    source_losses: int = 0
     fps_in: float = 0.0
     fps_out: float = 0.0
     latency_ms: float = 0.0
@@ -336,6 +337,7 @@ class Pipeline:
                         "source lost: sending %s frames until it returns", self.plan.on_source_lost
                     )
                     self.stats.source_live = False
+                    self.stats.source_losses += 1
                     if self.plan.on_source_lost == "black":
                         last_output = np.zeros_like(last_output)
                         last_output[:, :, 3] = 255

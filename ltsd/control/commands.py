@@ -7,6 +7,7 @@ leaves the running state exactly as it was.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 import threading
@@ -19,9 +20,11 @@ from typing import Any
 from ltsd.config import Config, SourceConfig
 from ltsd.errors import LtsdError, SourceError
 from ltsd.library import ModelLibrary
+from ltsd.logs import LAST_PROBLEM
 from ltsd.params import PARAMS, ParamStore, as_index
 from ltsd.pipeline import Pipeline
 from ltsd.schema import spec_of
+from ltsd.sinks import FanOut
 from ltsd.sources import Source
 
 StateListener = Callable[[str, Any], None]
@@ -64,6 +67,23 @@ STATUS_LINES: dict[str, tuple[str, str, str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What the people who look after a show watch (`/metrics`): counts since start, memory,
+    the newest problem, and whether each output still runs."""
+
+    uptime_s: float
+    frames_in: int
+    frames_out: int
+    frames_held: int
+    frames_failed: int
+    source_losses: int
+    memory_bytes: int
+    last_problem: str
+    last_problem_at: float  # Unix time; 0 = none yet
+    sinks: dict[str, bool]
+
+
 class Controls:
     def __init__(
         self,
@@ -80,6 +100,7 @@ class Controls:
         self._open_source = open_source
         self._source_spec = config.source.spec
         self._switching = threading.Lock()
+        self._started = time.monotonic()
         self._listeners: list[StateListener] = []
 
     def add_listener(self, listener: StateListener) -> None:
@@ -195,6 +216,22 @@ class Controls:
             input_fps=round(stats.input_rate(time.monotonic_ns()), 2),
         )
 
+    def health(self) -> Health:
+        stats = self.pipeline.stats
+        sink = self.pipeline.sink
+        return Health(
+            uptime_s=time.monotonic() - self._started,
+            frames_in=stats.frames_in,
+            frames_out=stats.frames_out,
+            frames_held=stats.frames_held,
+            frames_failed=stats.frames_failed,
+            source_losses=stats.source_losses,
+            memory_bytes=resident_bytes(),
+            last_problem=LAST_PROBLEM.message,
+            last_problem_at=LAST_PROBLEM.at,
+            sinks=dict(sink.health) if isinstance(sink, FanOut) else {sink.description: True},
+        )
+
     def _tell(self, what: str, value: Any) -> None:
         for listener in self._listeners:
             listener(what, value)
@@ -219,3 +256,15 @@ def _short(value: Any, limit: int = 80) -> str:
     """A value for an error line: repr, cut so a 60 kB string cannot flood a reply or a log."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def resident_bytes() -> int:
+    """This process's resident memory (Linux /proc; the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024

@@ -36,6 +36,7 @@ class FanOut:
 
     def __init__(self, sinks: list[Sink]) -> None:
         self.sinks = sinks
+        self.health = {sink.description: True for sink in sinks}  # False once dropped
         self.description = " + ".join(sink.description for sink in sinks)
 
     def send(self, pixels: np.ndarray, timecode: int, frame_rate: Fraction) -> None:
@@ -55,6 +56,7 @@ class FanOut:
 
     def _drop(self, sink: Sink, error: Exception) -> None:
         self.sinks.remove(sink)
+        self.health[sink.description] = False
         with contextlib.suppress(Exception):
             sink.close()
         others = ", ".join(s.description for s in self.sinks) or "no output left"

@@ -34,6 +34,7 @@ from ltsd.web.access import COOKIE, Access, Verdict, load_token, with_token
 from ltsd.web.camera import CameraIntake
 from ltsd.web.guard import Guard, own_names
 from ltsd.web.listen import ListenHub
+from ltsd.web.metrics import CONTENT_TYPE, metrics_text
 from ltsd.web.tls import lan_addresses, server_context
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ class WebServer:
         app.router.add_route("GET", "/stream/{channel}.mjpg", self._stream)
         app.router.add_route("GET", "/camera", CameraIntake(self.osc.controls).serve)
         app.router.add_route("GET", "/page/{name}", self._asset)
+        app.router.add_route("GET", "/metrics", self._metrics)
         app.router.add_route("*", "/{path:.*}", self._root)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      keepalive_timeout=IDLE_TIMEOUT_S)  # fmt: skip
@@ -232,6 +234,11 @@ class WebServer:
             return web.Response(status=status)
         return web.Response(body=json.dumps(body).encode(), content_type="application/json")
 
+    async def _metrics(self, request: web.Request) -> web.Response:
+        controls = self.osc.controls
+        text = metrics_text(controls.status(), controls.health())
+        return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
     async def _asset(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in ASSETS:  # a fixed list: nothing else on disk is reachable
@@ -309,7 +316,7 @@ def needs_token(request: web.Request) -> bool:
     """What a peer on another machine may do only with the token: the page, its streams, the
     camera intake, and any WebSocket a browser opens (it sends an Origin). OSCQuery reads and
     Origin-less LISTEN clients are governed by osc.allow, as OSC over UDP is."""
-    if request.path.startswith("/stream/") or request.path == "/camera":
+    if request.path.startswith("/stream/") or request.path in ("/camera", "/metrics"):
         return True
     if request.headers.get("Upgrade", "").lower() == "websocket":
         return "Origin" in request.headers
