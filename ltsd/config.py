@@ -116,6 +116,11 @@ class OscConfig:
         doc="networks (CIDR) /subscribe may send to besides the sender's address; empty = none",
     )  # fmt: skip
     max_subscribers: int = setting(32, 0, 1024, doc="feedback targets /subscribe may add")
+    takeover: str = setting(
+        "pickup", choices=("pickup", "jump"),
+        doc="0..1 knobs (/norm addresses) after ltsd changed a value: pickup = move it only once "
+        "the knob reaches or crosses it (soft takeover); jump = at once",
+    )  # fmt: skip
     booleans: str = setting(
         "numbers", choices=("numbers", "tags"),
         doc="how replies carry a boolean: numbers 0/1 (CHOP-style clients) or OSC's T/F tags",

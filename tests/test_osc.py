@@ -55,7 +55,10 @@ def daemon(tmp_path_factory):
     config = folder / "config.yaml"
     media = folder / "media"
     media.mkdir()
-    config.write_text(SMALL_SCENE + f"source:\n  media_dirs: [{str(media)!r}]\n")
+    # knobs jump here: these tests check that every address reaches its parameter (a knob after
+    # a plain-value message would otherwise have to pick the value up: tests/test_pickup.py)
+    config.write_text(SMALL_SCENE + f"source:\n  media_dirs: [{str(media)!r}]\n"
+                      "osc:\n  takeover: jump\n")  # fmt: skip
     output = unique_name("osc")
     processes = Processes()
     try:  # the daemon must not outlive a failed set-up either

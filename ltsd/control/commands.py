@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ltsd.config import Config, SourceConfig
+from ltsd.control.pickup import Pickup
 from ltsd.errors import LtsdError, SourceError
 from ltsd.library import ModelLibrary
 from ltsd.logs import LAST_PROBLEM
@@ -101,6 +102,8 @@ class Controls:
         self._source_spec = config.source.spec
         self._switching = threading.Lock()
         self._started = time.monotonic()
+        self.pickup = Pickup()
+        params.add_listener(self.pickup.changed)
         self._listeners: list[StateListener] = []
 
     def add_listener(self, listener: StateListener) -> None:
@@ -115,8 +118,20 @@ class Controls:
     def set_param(self, name: str, value: Any) -> Any:
         return self.params.set(name, value, loose=True)
 
-    def set_param_norm(self, name: str, norm: Any) -> Any:
-        return self.params.set_norm(name, norm)
+    def set_param_norm(self, name: str, norm: Any, knob: Any = None) -> Any:
+        """A 0..1 knob's position; with `knob` (who sends it) and `osc.takeover: pickup`, it
+        moves a numeric value only once it has picked it up (`ltsd.control.pickup`)."""
+        info = PARAMS[name]
+        stepless = info.kind in (int, float) and info.spec.choices is None
+        if knob is None or self.config.osc.takeover == "jump" or not stepless:
+            return self.params.set_norm(name, norm)  # switches and choices: a button, not a knob
+        wanted = self.params.checked_norm(name, norm)  # a bad value is refused either way
+        value = getattr(self.params.targets(), name)
+        position = float(info.to_norm(wanted))
+        if not self.pickup.admits(name, knob, position, float(info.to_norm(value))):
+            return value
+        with self.pickup.moving(name):
+            return self.params.set_norm(name, norm)
 
     def switch_model(self, name: Any) -> str:
         """Cross-fade to model `name`; loading (if needed) happens here, not in the frame thread."""

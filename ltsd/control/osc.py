@@ -530,7 +530,7 @@ def _setter(controls: Controls, name: str) -> Callable[[tuple[Any, ...], Client]
 
 
 def _norm_setter(controls: Controls, name: str) -> Callable[[tuple[Any, ...], Client], None]:
-    return lambda arguments, client: controls.set_param_norm(name, arguments[0])
+    return lambda arguments, client: controls.set_param_norm(name, arguments[0], knob=client)
 
 
 def _osc_type_word(info: ParamInfo) -> str:
