@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ltsd.errors import LtsdError
 from ltsd.logs import setup_logging
+
+if TYPE_CHECKING:
+    from ltsd.config import Config
 
 EXIT_USER_ERROR = 2
 
@@ -208,13 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
 def run_command(args: argparse.Namespace) -> int:
     from ltsd.config import load_config
 
-    config = load_config(args.config, run_overrides(args))
+    config = with_scenes_beside(load_config(args.config, run_overrides(args)), args.config)
     setup_logging(config.log.level)
     if args.frames is not None and args.frames < 1:
         raise LtsdError(f"--frames: expected a positive integer, got {args.frames}")
     from ltsd.daemon import Daemon
 
-    reload = (lambda: load_config(args.config, run_overrides(args))) if args.config else None
+    reload = (
+        (lambda: with_scenes_beside(load_config(args.config, run_overrides(args)), args.config))
+        if args.config
+        else None
+    )
     code = Daemon(config, max_frames=args.frames, reload_config=reload).run()
     exit_now(code)
     return code  # not reached
@@ -573,6 +581,16 @@ def models_command(args: argparse.Namespace) -> int:
             f"{name:<20} {resolution:>10} {row.parameters:>12,} {size:>9}  {row.info.description}"
         )
     return 0
+
+
+def with_scenes_beside(config: Config, config_file: Path | None) -> Config:
+    """`scenes.path` empty: scenes.yaml beside the config file (or in ~/.config/ltsd)."""
+    if config.scenes.path:
+        return config
+    from ltsd.control.scenes import default_path
+
+    scenes = dataclasses.replace(config.scenes, path=str(default_path(config_file)))
+    return dataclasses.replace(config, scenes=scenes)
 
 
 if __name__ == "__main__":

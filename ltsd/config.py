@@ -156,6 +156,14 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenesConfig:
+    path: str = setting(
+        "", doc="the scenes file (YAML); empty = scenes.yaml beside the config file, or "
+        "~/.config/ltsd/scenes.yaml without one",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = setting("info", choices=("quiet", "info", "verbose"), doc="how much to print")
     status_interval_s: float = setting(
@@ -172,6 +180,7 @@ class Config:
     params: LiveParams = field(default_factory=LiveParams)
     osc: OscConfig = field(default_factory=OscConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    scenes: ScenesConfig = field(default_factory=ScenesConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

@@ -71,6 +71,7 @@ class Daemon:
         self.stop = threading.Event()
         self.reloader: ConfigReloader | None = None
         self.reporter: StatusReporter | None = None
+        self.controls: Controls | None = None
 
     def run(self) -> int:
         config = self.config
@@ -92,7 +93,7 @@ class Daemon:
             raise
         pipeline = Pipeline(source, model, params, sink, plan, device)
         pipeline.notifier = ServiceNotifier()
-        controls = Controls(pipeline, library, params, config, open_source)
+        controls = self.controls = Controls(pipeline, library, params, config, open_source)
         surfaces = ControlSurfaces(config, controls)
         reporter = self.reporter = StatusReporter(pipeline, str(device), config.log)
 
@@ -158,6 +159,8 @@ class Daemon:
         log.info("ltsd: SIGHUP received, reloading the config file")
         if self.reloader is not None:
             self.reloader.reload()
+        if self.controls is not None:
+            self.controls.scenes.load()  # a hand-edited scenes file, too
 
     def _log_status(self) -> None:
         if self.reporter is not None:

@@ -7,6 +7,7 @@ leaves the running state exactly as it was.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import sys
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ltsd.config import Config, SourceConfig
+from ltsd.control.morph import Morph
 from ltsd.control.pickup import Pickup
+from ltsd.control.scenes import Scene, SceneBook, default_path
 from ltsd.errors import LtsdError, SourceError
 from ltsd.library import ModelLibrary
 from ltsd.logs import LAST_PROBLEM
@@ -28,6 +31,7 @@ from ltsd.schema import spec_of
 from ltsd.sinks import FanOut
 from ltsd.sources import Source
 
+log = logging.getLogger(__name__)
 StateListener = Callable[[str, Any], None]
 SOURCE_PATTERN = spec_of(SourceConfig.__dataclass_fields__["spec"]).pattern
 
@@ -104,6 +108,10 @@ class Controls:
         self._started = time.monotonic()
         self.pickup = Pickup()
         params.add_listener(self.pickup.changed)
+        self.scenes = SceneBook(Path(config.scenes.path) if config.scenes.path
+                                else default_path(None), params)  # fmt: skip
+        self.scenes.load()
+        self.morph = Morph(params)
         self._listeners: list[StateListener] = []
 
     def add_listener(self, listener: StateListener) -> None:
@@ -230,6 +238,53 @@ class Controls:
             input_live=stats.source_live,
             input_fps=round(stats.input_rate(time.monotonic_ns()), 2),
         )
+
+    def save_scene(self, key: Any, name: Any = None) -> int:
+        """The world and every parameter as they are now, into slot `key` (or the slot of the
+        scene named `key`); `name` names it (default: the name it had, else 'scene N')."""
+        slot = self.scenes.slot_of(key)
+        if name is not None and (not isinstance(name, str) or len(name) > 64 or name.isdigit()):
+            raise LtsdError(f"scenes: a name is text of at most 64 characters, not {_short(name)}")
+        kept = self.scenes.scenes.get(slot)
+        name = name or (kept.name if kept else f"scene {slot}")
+        targets = self.params.targets()
+        params = {name_: getattr(targets, name_) for name_ in PARAMS}
+        self.scenes.put(slot, Scene(name, self.pipeline.model.name, params))
+        self._tell("scenes", self.scene_names())
+        return slot
+
+    def recall_scene(self, key: Any, seconds: Any = None) -> int:
+        """Morph to a scene over `seconds` (default: the crossfade parameter): the world
+        crossfades, continuous parameters ease, switches and choices change at the midpoint.
+        A scene whose world is missing changes nothing."""
+        slot, scene = self.scenes.find(key)
+        if seconds is None:
+            seconds = self.params.targets().crossfade
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not (0 <= seconds <= 600)
+        ):
+            raise LtsdError(f"scenes: a morph takes 0 to 600 seconds, not {_short(seconds)}")
+        if scene.model not in self.library.names():
+            raise LtsdError(f"scenes: scene {slot} plays model {scene.model!r}, which is not here")
+        model = self.library.get(scene.model)
+        before = self.pipeline.model.name
+        self.pipeline.set_model(model, float(seconds))
+        if scene.model != before:
+            self._tell("model", scene.model)
+        self.morph.start(scene.params, float(seconds))
+        log.info("scenes: recalled %d %r over %g s", slot, scene.name, seconds)
+        return slot
+
+    def delete_scene(self, key: Any) -> int:
+        slot = self.scenes.slot_of(key)
+        self.scenes.delete(slot)
+        self._tell("scenes", self.scene_names())
+        return slot
+
+    def scene_names(self) -> list[str]:
+        return [scene.name for scene in self.scenes.scenes.values()]
 
     def health(self) -> Health:
         stats = self.pipeline.stats

@@ -103,9 +103,14 @@ class OscServer:
         self._replies = ReplyLimiter()
         self._switcher = Switcher()
         prefix = self.prefix  # switches of one kind: the newest waiting one wins
-        self._slow = {f"{prefix}/model": "model", f"{prefix}/models/index": "model",
-                      f"{prefix}/models/next": None, f"{prefix}/models/prev": None,
-                      f"{prefix}/source": "source"}  # fmt: skip
+        self._slow = {
+            f"{prefix}/model": "model",
+            f"{prefix}/models/index": "model",
+            f"{prefix}/models/next": None,
+            f"{prefix}/models/prev": None,
+            f"{prefix}/source": "source",
+            f"{prefix}/scenes/recall": "model",
+        }  # a recall loads a world too; fmt: skip
         for address, route in self.routes.items():
             if route.alias_of in self._slow:
                 self._slow[address] = self._slow[route.alias_of]
@@ -448,6 +453,21 @@ def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str
             ("string source",), lambda a, c: controls.set_source(a[0]),
             "switch the source: synthetic, ndi:NAME, camera:DEVICE, or file:PATH / images:DIR in "
             "a media folder",
+        ),
+        f"{prefix}/scenes/save": Route(
+            ("int slot or string name", "[string name]"),
+            lambda a, c: controls.save_scene(a[0], a[1] if len(a) > 1 else None),
+            "store the world and every parameter in a slot (and name it)",
+        ),
+        f"{prefix}/scenes/recall": Route(
+            ("int slot or string name", "[float seconds]"),
+            lambda a, c: controls.recall_scene(a[0], a[1] if len(a) > 1 else None),
+            "morph to a scene over SECONDS (default: crossfade): the world crossfades, "
+            "continuous parameters ease in and out, switches change halfway",
+        ),
+        f"{prefix}/scenes/delete": Route(
+            ("int slot or string name",), lambda a, c: controls.delete_scene(a[0]),
+            "empty a slot",
         ),
         f"{prefix}/reset": Route(
             (), lambda a, c: controls.reset(),

@@ -59,6 +59,9 @@ def namespace(osc: OscServer) -> dict[str, Any]:
                                    "RANGE": [{"MIN": 0, "MAX": max(0, len(status.models) - 1)}],
                                    "CLIPMODE": ["none"]},
         f"{prefix}/source": {"TYPE": "s", "ACCESS": ACCESS_READ_WRITE, "VALUE": [status.source]},
+        # a menu of the scenes by name, as /ltsd/model is of the worlds (a slot number works too)
+        f"{prefix}/scenes/recall": {"TYPE": "s", "ACCESS": ACCESS_WRITE, "VALUE": [""],
+                                    "RANGE": [{"VALS": osc.controls.scene_names()}]},
     }  # fmt: skip
     root: dict[str, Any] = {"FULL_PATH": "/", "ACCESS": 0, "CONTENTS": {}}
     for address, route in osc.routes.items():
