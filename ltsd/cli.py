@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--extra-ips", default="", help="comma list of IPs for NDI discovery")
     sources.set_defaults(handler=sources_command)
 
+    schedule = commands.add_parser("schedule", help="what the config's schedule will do next")
+    schedule.add_argument("--config", type=Path, help="YAML config file with a schedule:")
+    schedule.add_argument("--hours", type=float, default=24.0, help="how far ahead (default 24)")
+    schedule.set_defaults(handler=schedule_command)
+
     models = commands.add_parser("models", help="list the models in the models folder")
     models.add_argument("--models-dir", help="folder of .safetensors models")
     models.set_defaults(handler=models_command)
@@ -557,6 +562,23 @@ def import_command(args: argparse.Namespace) -> int:
     options = ImportOptions(args.resolution, args.grayscale, args.blur)
     path = import_model(args.source, args.name, models_dir, options)
     print(f"wrote {path}")
+    return 0
+
+
+def schedule_command(args: argparse.Namespace) -> int:
+    from ltsd.config import load_config
+    from ltsd.control.schedule import Scheduler, parse_entry, zone_of
+
+    config = load_config(args.config)
+    if not 0 < args.hours <= 24 * 14:
+        raise LtsdError(f"--hours: expected 0 to 336, got {args.hours:g}")
+    entries = [parse_entry(text) for text in config.schedule.entries]
+    zone = zone_of(config.schedule.timezone)
+    upcoming = Scheduler(entries, zone, lambda entry: None).upcoming(args.hours)
+    if not upcoming:
+        print(f"nothing scheduled in the next {args.hours:g} hours")
+    for when, entry in upcoming:
+        print(f"{when.astimezone(zone):%a %Y-%m-%d %H:%M %Z}  {entry.text}")
     return 0
 
 

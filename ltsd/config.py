@@ -164,6 +164,16 @@ class ScenesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    entries: tuple[str, ...] = setting(
+        (), pattern=r"[^\n]{1,200}",
+        doc="'[DAYS] HH:MM ACTION' or 'every Nm ACTION'; ACTION: scene NAME|N [SECONDS], "
+        "world NAME, next world, standby, wake (docs/installations.md)",
+    )  # fmt: skip
+    timezone: str = setting("", doc="IANA time zone of the entries; empty = this machine's")
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = setting("info", choices=("quiet", "info", "verbose"), doc="how much to print")
     status_interval_s: float = setting(
@@ -181,6 +191,7 @@ class Config:
     osc: OscConfig = field(default_factory=OscConfig)
     web: WebConfig = field(default_factory=WebConfig)
     scenes: ScenesConfig = field(default_factory=ScenesConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

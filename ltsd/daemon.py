@@ -21,6 +21,7 @@ import torch
 from ltsd.config import Config, LogConfig
 from ltsd.control.commands import Controls
 from ltsd.control.osc import OscServer
+from ltsd.control.schedule import Entry, Scheduler, parse_entry, zone_of
 from ltsd.errors import ConfigError
 from ltsd.heap import hold_heap
 from ltsd.library import ModelLibrary
@@ -77,6 +78,7 @@ class Daemon:
         config = self.config
         self._install_signal_handlers()  # first: a signal during start-up is a clean stop too
         device = pick_device(config.model.device)
+        scheduler = make_scheduler(config, self._run_entry)  # a bad entry: one line, nothing open
         set_cpu_threads(config.model.cpu_threads)
         hold_heap()
         library = ModelLibrary(config.model.models_path(), device, config.model.memory_budget_mb)
@@ -104,6 +106,7 @@ class Daemon:
         self.reloader = ConfigReloader(config, self.reload_config, params, apply_live)
         try:
             surfaces.start()
+            scheduler.start()
             log.info(
                 "ltsd: %s → model %r (%dx%d) on %s → %s",
                 source.description, model.name, model.info.resolution, model.info.resolution,
@@ -125,6 +128,7 @@ class Daemon:
                 preload.join()  # it stops at the next model: at most one model's load
                 reporter.finish()
         finally:
+            scheduler.stop()
             surfaces.stop()
             pipeline.source.close()
             sink.close()
@@ -161,6 +165,10 @@ class Daemon:
             self.reloader.reload()
         if self.controls is not None:
             self.controls.scenes.load()  # a hand-edited scenes file, too
+
+    def _run_entry(self, entry: Entry) -> None:
+        if self.controls is not None:
+            self.controls.run_entry(entry)
 
     def _log_status(self) -> None:
         if self.reporter is not None:
@@ -231,3 +239,9 @@ class StatusReporter:
 
     def finish(self) -> None:
         live_line.end()
+
+
+def make_scheduler(config: Config, fire: Callable[[Entry], None]) -> Scheduler:
+    """The schedule of `config`; a bad entry or zone is one ConfigError before anything starts."""
+    entries = [parse_entry(text) for text in config.schedule.entries]
+    return Scheduler(entries, zone_of(config.schedule.timezone), fire)

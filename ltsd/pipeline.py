@@ -31,6 +31,7 @@ from ltsd.sinks.preview import PreviewSink
 from ltsd.sources import Source
 
 log = logging.getLogger(__name__)
+STANDBY_FADE_S = 2.0
 
 
 class LatestSlot:
@@ -221,6 +222,8 @@ class Pipeline:
         self._slot = LatestSlot()
         self._next_source: Source | None = None
         self.preview: PreviewSink | None = None  # the web page's, when served
+        self.standby_since_ns: int | None = None  # set: fade to black, then no generator
+        self._black: np.ndarray | None = None
         self.notifier = ServiceNotifier(environ={})  # the daemon gives it systemd's socket
 
     @property
@@ -263,6 +266,29 @@ class Pipeline:
 
     def process(self, frame: Frame, params: LiveParams | None = None) -> np.ndarray:
         return self.processor.process(frame, params)
+
+    def set_standby(self, on: bool) -> None:
+        """Standby fades the output to black over STANDBY_FADE_S, then sends black without
+        running the generator (the NDI sender stays, for receivers to keep their source)."""
+        if on and self.standby_since_ns is None:
+            self.standby_since_ns = time.monotonic_ns()
+        elif not on:
+            self.standby_since_ns = None
+            self._black = None
+
+    def _standby_frame(
+        self, frame: Frame, last_output: np.ndarray | None, now_ns: int
+    ) -> np.ndarray:
+        faded = (now_ns - (self.standby_since_ns or now_ns)) / 1e9 / STANDBY_FADE_S
+        if last_output is not None and faded < 1.0:
+            dimmed = (last_output * np.float32(1.0 - faded)).astype(np.uint8)
+            dimmed[:, :, 3] = 255
+            return dimmed
+        shape = last_output.shape if last_output is not None else (frame.height, frame.width, 4)
+        if self._black is None or self._black.shape != shape:
+            self._black = np.zeros(shape, np.uint8)
+            self._black[:, :, 3] = 255
+        return self._black
 
     def _process_or_skip(self, frame: Frame, params: LiveParams) -> np.ndarray | None:
         """process(), but a frame that cannot be processed is logged and dropped, never fatal:
@@ -315,7 +341,9 @@ class Pipeline:
             if frame is not None:
                 params = self.params.advance((now - last_params_ns) / 1e9)
                 last_params_ns = now
-                if params.freeze and last_output is not None:
+                if self.standby_since_ns is not None:
+                    output = self._standby_frame(frame, last_output, now)
+                elif params.freeze and last_output is not None:
                     output = last_output
                 else:
                     output = self._process_or_skip(frame, params)

@@ -22,6 +22,7 @@ from ltsd.config import Config, SourceConfig
 from ltsd.control.morph import Morph
 from ltsd.control.pickup import Pickup
 from ltsd.control.scenes import Scene, SceneBook, default_path
+from ltsd.control.schedule import Entry
 from ltsd.errors import LtsdError, SourceError
 from ltsd.library import ModelLibrary
 from ltsd.logs import LAST_PROBLEM
@@ -282,6 +283,26 @@ class Controls:
         self.scenes.delete(slot)
         self._tell("scenes", self.scene_names())
         return slot
+
+    def standby(self, on: bool) -> None:
+        """Standby: fade to black and stop the generator (the sender stays); wake: play again."""
+        if on != (self.pipeline.standby_since_ns is not None):
+            self.pipeline.set_standby(on)
+            log.info("%s", "standby: fading to black; the generator rests" if on else "awake")
+            self._tell("standby", on)
+
+    def run_entry(self, entry: Entry) -> None:
+        """What a schedule entry does."""
+        if entry.action == "standby":
+            self.standby(True)
+            return
+        self.standby(False)
+        if entry.action == "scene":
+            self.recall_scene(entry.argument, entry.seconds)
+        elif entry.action == "world":
+            self.switch_model(entry.argument)
+        elif entry.action == "next":
+            self.step_model(+1)
 
     def scene_names(self) -> list[str]:
         return [scene.name for scene in self.scenes.scenes.values()]

@@ -469,6 +469,15 @@ def build_routes(prefix: str, controls: Controls, server: OscServer) -> dict[str
             ("int slot or string name",), lambda a, c: controls.delete_scene(a[0]),
             "empty a slot",
         ),
+        f"{prefix}/standby": Route(
+            (), lambda a, c: controls.standby(True),
+            "fade to black and rest the generator; the NDI sender stays (momentary)",
+            momentary=True,
+        ),
+        f"{prefix}/wake": Route(
+            (), lambda a, c: controls.standby(False), "play again after standby (momentary)",
+            momentary=True,
+        ),
         f"{prefix}/reset": Route(
             (), lambda a, c: controls.reset(),
             "all parameters back to the configuration's values (momentary)", momentary=True,
