@@ -196,3 +196,18 @@ def test_a_phone_on_the_lan_lends_its_camera_over_https_with_the_printed_token(t
             ltsd.peer.close()
         finally:
             processes.stop_all()
+
+
+def test_a_scene_saved_on_the_page_is_recalled_and_the_sliders_follow(page, daemon, tmp_path):
+    daemon["peer"].send("/ltsd/mix", 0.2)
+    expect(page.get_by_label("mix")).to_have_value("0.2")
+    page.get_by_label("scene name").fill("calm")
+    page.get_by_role("button", name="Save scene").click()
+    expect(page.locator("#scenes").get_by_role("button", name="calm")).to_be_visible()
+    daemon["peer"].send("/ltsd/mix", 0.9)
+    expect(page.get_by_label("mix")).to_have_value("0.9")
+    page.locator("#morph").fill("1")
+    page.locator("#scenes").get_by_role("button", name="calm").click()
+    expect(page.get_by_label("mix")).to_have_value("0.2", timeout=5000)  # after a 1 s morph
+    assert value_at(daemon, "/ltsd/mix") == pytest.approx(0.2)
+    page.screenshot(path=str(tmp_path / "page-scenes.png"))

@@ -243,7 +243,11 @@ class Controls:
     def save_scene(self, key: Any, name: Any = None) -> int:
         """The world and every parameter as they are now, into slot `key` (or the slot of the
         scene named `key`); `name` names it (default: the name it had, else 'scene N')."""
-        slot = self.scenes.slot_of(key)
+        new_name = isinstance(key, str) and not key.strip().isdigit()
+        if new_name and key not in self.scene_names():  # the first free slot, under that name
+            slot, name = self.scenes.free_slot(), name or key
+        else:
+            slot = self.scenes.slot_of(key)
         if name is not None and (not isinstance(name, str) or len(name) > 64 or name.isdigit()):
             raise LtsdError(f"scenes: a name is text of at most 64 characters, not {_short(name)}")
         kept = self.scenes.scenes.get(slot)

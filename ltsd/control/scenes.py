@@ -123,6 +123,12 @@ class SceneBook:
             return self.find(key)[0]
         return check_slot(key)
 
+    def free_slot(self) -> int:
+        for slot in range(1, MAX_SLOTS + 1):
+            if slot not in self.scenes:
+                return slot
+        raise LtsdError(f"scenes: all {MAX_SLOTS} slots are taken; delete one first")
+
     def put(self, slot: int, scene: Scene) -> None:
         scenes = dict(self.scenes)
         scenes[slot] = scene

@@ -141,7 +141,35 @@ function buildControls(root) {
   controls.set(`${prefix}/model`, { show: showWorld });
   controls.set(`${prefix}/source`, { show: (v) => { $("source").textContent = v; } });
   $("source").textContent = top.CONTENTS.source.VALUE[0];
+  const scenes = top.CONTENTS.scenes;
+  buildScenes(scenes && scenes.CONTENTS.recall ? scenes.CONTENTS.recall.RANGE[0].VALS : []);
 }
+
+// Scenes: a button each recalls it, morphing over the slider's time; "Save scene" stores what
+// plays now under the name typed (a new name takes the first free slot).
+function buildScenes(names) {
+  const box = $("scenes");
+  box.replaceChildren();
+  for (const name of names) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = name;
+    button.addEventListener("click", () => send(`${prefix}/scenes/recall`, [name, morphSeconds()], "sf"));
+    box.append(button);
+  }
+}
+
+function morphSeconds() {
+  return Number($("morph").value);
+}
+
+$("morph").addEventListener("input", () => { $("morph-value").textContent = `${morphSeconds()} s`; });
+$("save-scene").addEventListener("click", () => {
+  const name = $("scene-name").value.trim();
+  if (!name) { $("scene-name").focus(); return; }
+  send(`${prefix}/scenes/save`, [name], "s");
+  setTimeout(refreshTree, 300);
+});
 
 function buildWorlds(names, current) {
   const box = $("worlds");
