@@ -49,6 +49,12 @@ class Status:
     latency_ms: float
     input_live: bool = True
     input_fps: float = 0.0
+    uptime_s: float = 0.0
+    frames_dropped: int = 0
+    source_losses: int = 0
+    last_error: str = ""
+    memory_mb: float = 0.0
+    outputs_down: str = ""
 
     def lines(self) -> dict[str, float | str]:
         """The status lines (`/ltsd/status/NAME`), as sent once a second to subscribers."""
@@ -59,6 +65,12 @@ class Status:
             "source": self.source,
             "input": "live" if self.input_live else "lost",
             "input_fps": float(self.input_fps),
+            "uptime": float(self.uptime_s),
+            "frames_dropped": int(self.frames_dropped),
+            "source_losses": int(self.source_losses),
+            "last_error": self.last_error,
+            "memory": float(self.memory_mb),
+            "outputs_down": self.outputs_down,
         }
 
 
@@ -70,6 +82,12 @@ STATUS_LINES: dict[str, tuple[str, str, str]] = {
     "source": ("s", "", "what the camera is"),
     "input": ("s", "", "live, or lost while the source sends nothing (frames are held)"),
     "input_fps": ("f", "", "frames a second arriving from the source (falls while lost)"),
+    "uptime": ("f", "s", "seconds since ltsd started"),
+    "frames_dropped": ("i", "", "frames that failed to process, since start"),
+    "source_losses": ("i", "", "times the input was lost, since start"),
+    "last_error": ("s", "", "the newest warning or error ('' when none)"),
+    "memory": ("f", "MB", "resident memory of the process"),
+    "outputs_down": ("s", "", "outputs that stopped (a full disk…), comma-separated; '' = none"),
 }
 
 
@@ -238,7 +256,17 @@ class Controls:
             latency_ms=round(stats.latency_ms, 2),
             input_live=stats.source_live,
             input_fps=round(stats.input_rate(time.monotonic_ns()), 2),
+            uptime_s=round(time.monotonic() - self._started, 1),
+            frames_dropped=stats.frames_failed,
+            source_losses=stats.source_losses,
+            last_error=LAST_PROBLEM.message,
+            memory_mb=round(resident_bytes() / 2**20, 1),
+            outputs_down=", ".join(name for name, up in self._sink_health().items() if not up),
         )
+
+    def _sink_health(self) -> dict[str, bool]:
+        sink = self.pipeline.sink
+        return dict(sink.health) if isinstance(sink, FanOut) else {sink.description: True}
 
     def save_scene(self, key: Any, name: Any = None) -> int:
         """The world and every parameter as they are now, into slot `key` (or the slot of the
@@ -296,7 +324,8 @@ class Controls:
             self._tell("standby", on)
 
     def run_entry(self, entry: Entry) -> None:
-        """What a schedule entry does."""
+        """What a schedule entry does; OSC subscribers and LISTEN hear `/ltsd/schedule TEXT`."""
+        self._tell("schedule", entry.text)
         if entry.action == "standby":
             self.standby(True)
             return
@@ -313,7 +342,6 @@ class Controls:
 
     def health(self) -> Health:
         stats = self.pipeline.stats
-        sink = self.pipeline.sink
         return Health(
             uptime_s=time.monotonic() - self._started,
             frames_in=stats.frames_in,
@@ -324,7 +352,7 @@ class Controls:
             memory_bytes=resident_bytes(),
             last_problem=LAST_PROBLEM.message,
             last_problem_at=LAST_PROBLEM.at,
-            sinks=dict(sink.health) if isinstance(sink, FanOut) else {sink.description: True},
+            sinks=self._sink_health(),
         )
 
     def _tell(self, what: str, value: Any) -> None:
