@@ -16,6 +16,10 @@ from ltsd.logs import setup_logging
 if TYPE_CHECKING:
     from ltsd.config import Config
 
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda or mps"
+if sys.platform == "darwin":  # read when torch starts (nothing here imports it): ops Metal lacks
+    os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # then run on the CPU
+
 EXIT_USER_ERROR = 2
 
 
@@ -45,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--extra-ips", help="comma list of IPs for NDI discovery, e.g. 127.0.0.1")
     run.add_argument("--model", help="model name in the models folder")
     run.add_argument("--models-dir", help="folder of .safetensors models")
-    run.add_argument("--device", help="auto, cpu or cuda")
+    run.add_argument("--device", help=DEVICE_HELP)
     run.add_argument("--frames", type=int, help="stop cleanly after N output frames")
     run.add_argument("--osc-host", help="address OSC listens on (0.0.0.0 for the LAN)")
     run.add_argument("--osc-port", type=int, help="UDP port for OSC (default 9000)")
@@ -116,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight of the loss that makes two views of a slow pan agree, against flicker "
         "(default 0: none)",
     )
-    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
     train.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
@@ -128,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure generator speed; prints a markdown table")
     bench.add_argument("--models-dir", help="folder of .safetensors models")
     bench.add_argument("--resolutions", default="256,512", help="comma list (default 256,512)")
-    bench.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    bench.add_argument("--device", default="auto", help=DEVICE_HELP)
     bench.add_argument("--runs", type=int, default=50, help="timed frames per row (default 50)")
     bench.add_argument("--output", type=Path, help="also write the table to this markdown file")
     bench.add_argument("--sinks", action="store_true", help="time one send() per sink, instead")
@@ -176,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--models-dir", help="folder of .safetensors models")
     render.add_argument("--size", help="output WIDTHxHEIGHT (default: the input's)")
     render.add_argument("--fps", type=float, help="output frame rate (default: the input's)")
-    render.add_argument("--device", help="auto, cpu or cuda")
+    render.add_argument("--device", help=DEVICE_HELP)
     render.add_argument("--quiet", action="store_true", help="no progress line")
     render.set_defaults(handler=render_command)
 

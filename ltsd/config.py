@@ -59,7 +59,9 @@ class ModelConfig:
     name: str = setting("ocean", doc="model to load from models_dir (file name without suffix)")
     models_dir: str = setting("", doc="folder of .safetensors models; empty = the models/ shipped")
     device: str = setting(
-        "auto", choices=("auto", "cpu", "cuda"), doc="auto uses CUDA when present"
+        "auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        doc="auto uses CUDA when present, else Apple's Metal (MPS), else the CPU",
     )
     cpu_threads: int = setting(
         0, 0, 256, doc="torch threads for CPU inference; 0 = half the cores (NDI needs the rest)"

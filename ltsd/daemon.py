@@ -48,15 +48,31 @@ def set_cpu_threads(requested: int) -> int:
 
 
 def pick_device(choice: str) -> torch.device:
-    """'auto' → CUDA when present, else CPU; 'cuda' without CUDA is a user error."""
+    """'auto' → CUDA when present, else Apple's Metal (MPS), else the CPU; 'cuda' or 'mps'
+    where there is none is a user error."""
     if choice == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "model.device: cuda was asked for, but no CUDA device is available "
             "(--device auto uses CUDA when there is one, else the CPU)"
         )
+    if choice == "mps" and not mps_available():
+        raise ConfigError(
+            "model.device: mps was asked for, but Apple's Metal (MPS) is not available here "
+            "(it needs macOS on Apple silicon and a torch built with MPS); --device auto picks "
+            "CUDA, then MPS, then the CPU"
+        )
     if choice == "auto":
-        choice = "cuda" if torch.cuda.is_available() else "cpu"
+        choice = "cuda" if torch.cuda.is_available() else "mps" if mps_available() else "cpu"
+    if choice == "mps":
+        fallback = os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK", "unset: such an op fails")
+        log.warning("MPS: an operation Metal lacks runs on the CPU instead, more slowly "
+                    "(PYTORCH_ENABLE_MPS_FALLBACK=%s)", fallback)  # fmt: skip
     return torch.device(choice)
+
+
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
 
 
 class Daemon:
