@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="--e2e: also run ltsd with this many OSC messages sent within one second mid-run",
     )
     bench.add_argument(
+        "--peers", action="store_true",
+        help="ltsd's generator against torch eager, ONNX Runtime and OpenVINO (when installed), "
+        "interleaved, instead",
+    )  # fmt: skip
+    bench.add_argument("--rounds", type=int, default=15, help="--peers: interleaved rounds")
+    bench.add_argument(
         "--viewer", action="store_true",
         help="--e2e: also run ltsd with its web page's two preview streams watched",
     )  # fmt: skip
@@ -442,6 +448,33 @@ def _sizes(text: str) -> list[tuple[int, int]]:
     return sizes  # type: ignore[return-value]
 
 
+def bench_peers_command(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    from ltsd.config import ModelConfig
+    from ltsd.daemon import set_cpu_threads
+    from ltsd.harness.peers import compare, markdown, runtimes
+    from ltsd.modelstore import model_path, read_info
+
+    if args.rounds < 1 or args.runs < 1:
+        raise LtsdError("--rounds and --runs must be positive")
+    threads = set_cpu_threads(0)
+    path = model_path(ModelConfig(models_dir=args.models_dir or "").models_path(), args.model)
+    info = read_info(path)
+    found = runtimes(path, info.resolution, threads)
+    rows = compare(found, info.architecture.in_channels, info.resolution, args.rounds, args.runs)
+    missing = [name for name in ("ONNX Runtime", "OpenVINO f32") if name not in found]
+    header = (
+        f"Generator only, {args.model} at {info.resolution}², batch 1, "
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {threads} "
+        f"threads, {args.rounds} interleaved rounds of {args.runs} forwards"
+        + (f"; not installed: {', '.join(missing)}" if missing else "")
+    )
+    return publish_table(header, markdown(rows), args.output)
+
+
 def bench_command(args: argparse.Namespace) -> int:
     import platform
 
@@ -461,6 +494,8 @@ def bench_command(args: argparse.Namespace) -> int:
         return bench_osc_command(args)
     if args.receive:
         return bench_receive_command(args)
+    if args.peers:
+        return bench_peers_command(args)
     try:
         resolutions = [int(value) for value in args.resolutions.split(",")]
     except ValueError:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ltsd.harness.e2e import _send_times
 from ltsd.harness.receiver import NdiReceiver
-from tests.conftest import unique_name
+from tests.conftest import run_ltsd, unique_name
 
 
 def test_send_log_keeps_whole_lines_and_skips_a_torn_last_one(tmp_path: Path):
@@ -34,3 +34,13 @@ def test_every_received_frame_has_a_send_time_it_arrived_after(processes, tmp_pa
     # the stamp is taken just after send returns: a preempted sender (a loaded 2-core machine)
     # stamps a few ms late; the bug this guards against was ~20 ms early
     assert min(transit_ms) > -10.0, transit_ms
+
+
+def test_bench_peers_times_ltsd_against_torch_eager_with_the_same_outputs():
+    result = run_ltsd("bench", "--peers", "--rounds", "2", "--runs", "2", timeout_s=300)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2:5] for line in result.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| runtime")}  # fmt: skip
+    assert {"ltsd", "torch eager"} <= set(rows)
+    assert float(rows["ltsd"][1]) == 1.0  # its ratio to itself
+    assert all(float(difference) < 1e-4 for _, _, difference in rows.values())

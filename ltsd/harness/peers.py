@@ -1,0 +1,121 @@
+"""`ltsd bench --peers`: the generator against the other ways to run the same weights, in one
+process, interleaved round by round so that a busy moment of the machine costs every runtime
+alike (issue #27).
+
+Runtimes: ltsd's inference form (what `ltsd run` plays), torch eager (the trained module in eval
+mode), and, when installed, ONNX Runtime (all graph optimisations) and OpenVINO (f32 precision
+hint) on the same ONNX export. Each round times every runtime once over `forwards` calls; the
+table gives each one's median ms a forward, its median ratio to ltsd's time in the same rounds,
+and its largest output difference from the trained form.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ltsd.modelstore import load_model, load_trained
+
+Forward = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class PeerTiming:
+    runtime: str
+    median_ms: float
+    ratio_to_ltsd: float
+    max_difference: float
+
+
+def runtimes(path: Path, size: int, threads: int) -> dict[str, Forward]:
+    """name → forward (numpy (1, C, size, size) float32 → numpy), the ones installed here."""
+    info, trained = load_trained(path)
+    inference = load_model(path).generator
+    found: dict[str, Forward] = {}
+
+    def torch_forward(module: torch.nn.Module) -> Forward:
+        def forward(image: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return module(torch.from_numpy(image)).numpy()
+
+        return forward
+
+    found["ltsd"] = torch_forward(inference)
+    found["torch eager"] = torch_forward(trained.eval())
+    onnx = _onnx_bytes(trained, info.architecture.in_channels, size)
+    if onnx is None:
+        return found
+    try:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        session = onnxruntime.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
+        found["ONNX Runtime"] = lambda image: session.run(None, {"image": image})[0]
+    except ImportError:
+        pass
+    try:
+        import openvino
+
+        core = openvino.Core()
+        compiled = core.compile_model(core.read_model(io.BytesIO(onnx).getvalue()), "CPU", {
+            "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": str(threads),
+        })  # fmt: skip
+        found["OpenVINO f32"] = lambda image: compiled(image)[0]
+    except ImportError:
+        pass
+    return found
+
+
+def _onnx_bytes(module: torch.nn.Module, channels: int, size: int) -> bytes | None:
+    try:
+        import onnxruntime  # noqa: F401 - only worth exporting when a runtime can read it
+    except ImportError:
+        try:
+            import openvino  # noqa: F401
+        except ImportError:
+            return None
+    buffer = io.BytesIO()
+    example = torch.zeros(1, channels, size, size)
+    torch.onnx.export(module.eval(), (example,), buffer, input_names=["image"],
+                      output_names=["world"], dynamo=False)  # fmt: skip
+    return buffer.getvalue()
+
+
+def compare(
+    found: dict[str, Forward], channels: int, size: int, rounds: int, forwards: int
+) -> list[PeerTiming]:
+    rng = np.random.default_rng(0)
+    image = (rng.random((1, channels, size, size), dtype=np.float32) * 2 - 1).astype(np.float32)
+    reference = found["torch eager"](image)
+    differences = {name: float(np.abs(run(image) - reference).max()) for name, run in found.items()}
+    times: dict[str, list[float]] = {name: [] for name in found}
+    for _ in range(rounds):
+        for name, run in found.items():
+            began = time.perf_counter()
+            for _ in range(forwards):
+                run(image)
+            times[name].append((time.perf_counter() - began) * 1000 / forwards)
+    rows = []
+    for name, measured in times.items():
+        ratios = [mine / theirs for mine, theirs in zip(measured, times["ltsd"], strict=True)]
+        rows.append(PeerTiming(name, statistics.median(measured), statistics.median(ratios),
+                               differences[name]))  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[PeerTiming]) -> str:
+    lines = ["| runtime | median ms | ratio to ltsd (per round, median) | max difference |",
+             "|---|---|---|---|"]  # fmt: skip
+    for row in rows:
+        lines.append(f"| {row.runtime} | {row.median_ms:.2f} | {row.ratio_to_ltsd:.2f} | "
+                     f"{row.max_difference:.1e} |")  # fmt: skip
+    return "\n".join(lines)
