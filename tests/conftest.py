@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,6 +109,17 @@ class Processes:
             peer.close()
             raise
         return Controlled(process, peer, osc_port, web_port)
+
+    def small(self, folder: Path, name: str, *args: str, **options: Any) -> Controlled:
+        """`controlled` on the two constant test worlds (magenta plays) and a 160x90 scene."""
+        from tests.helpers.models import two_constant_worlds
+
+        two_constant_worlds(folder / "models")
+        config = folder / "small.yaml"
+        config.write_text("synthetic:\n  width: 160\n  height: 90\n")
+        return self.controlled("--config", str(config), "--models-dir", str(folder / "models"),
+                               "--model", "magenta", "--ndi-name", unique_name(name), *args,
+                               **options)  # fmt: skip
 
     def stop_all(self) -> None:
         for child in self.children:

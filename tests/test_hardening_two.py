@@ -163,9 +163,6 @@ def test_the_camera_goes_back_after_quick_leave_and_arrive_rounds(processes: Pro
     import aiohttp
     from PIL import Image
 
-    from tests.helpers.models import two_constant_worlds
-
-    two_constant_worlds(tmp_path / "models")
     picture = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 40, 40)).save(picture, "JPEG")
     jpeg = picture.getvalue()
@@ -173,9 +170,7 @@ def test_the_camera_goes_back_after_quick_leave_and_arrive_rounds(processes: Pro
     stills.mkdir()
     Image.new("RGB", (64, 48), (40, 40, 200)).save(stills / "one.png")
     source = f"images:{stills}"
-    ltsd = processes.controlled("--source", source, "--models-dir", str(tmp_path / "models"),
-                                "--model", "magenta", "--ndi-name", unique_name("race"),
-                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    ltsd = processes.small(tmp_path, "race", "--source", source)
     base = f"http://127.0.0.1:{ltsd.web_port}"
 
     def current() -> str:
@@ -212,12 +207,6 @@ def test_the_camera_goes_back_after_quick_leave_and_arrive_rounds(processes: Pro
     assert returned == 25 and after_cycles
 
 
-def small_config(tmp_path: Path) -> Path:
-    config = tmp_path / "small.yaml"
-    config.write_text("synthetic:\n  width: 160\n  height: 90\n")
-    return config
-
-
 def test_65_open_preview_streams_leave_the_page_and_oscquery_answering(
     processes: Processes, tmp_path
 ):
@@ -225,12 +214,7 @@ def test_65_open_preview_streams_leave_the_page_and_oscquery_answering(
     import socket
     import urllib.request
 
-    from tests.helpers.models import two_constant_worlds
-
-    two_constant_worlds(tmp_path / "models")
-    ltsd = processes.controlled("--models-dir", str(tmp_path / "models"), "--model", "magenta",
-                                "--ndi-name", unique_name("watchers"),
-                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    ltsd = processes.small(tmp_path, "watchers")
     watchers, answers = [], []
     try:
         for _ in range(65):  # about 21 open pages, three streams each
@@ -286,30 +270,14 @@ def test_listen_commands_cost_no_memory_and_unknown_addresses_are_answered(
     import json
 
     import aiohttp
-    from pythonosc.osc_message import OscMessage
 
-    from tests.helpers.models import two_constant_worlds
+    from tests.test_web import heard_over
 
-    two_constant_worlds(tmp_path / "models")
-    ltsd = processes.controlled("--models-dir", str(tmp_path / "models"), "--model", "magenta",
-                                "--ndi-name", unique_name("listen"),
-                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    ltsd = processes.small(tmp_path, "listen")
     url = f"ws://127.0.0.1:{ltsd.web_port}/"
 
     def listen(address: str) -> str:
         return json.dumps({"COMMAND": "LISTEN", "DATA": address})
-
-    async def heard(socket, seconds: float) -> list[tuple]:
-        messages, deadline = [], time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                message = await socket.receive(timeout=left)
-            except TimeoutError:
-                break
-            if message.type == aiohttp.WSMsgType.BINARY:
-                osc = OscMessage(message.data)
-                messages.append((osc.address, *osc.params))
-        return messages
 
     async def play() -> tuple[float, list[tuple], list[tuple]]:
         before = rss_mb(ltsd.process.pid)
@@ -326,7 +294,7 @@ def test_listen_commands_cost_no_memory_and_unknown_addresses_are_answered(
             await socket.send_str(listen("/ltsd/mix"))
             await asyncio.sleep(0.3)
             ltsd.peer.send("/ltsd/mix", 0.5)
-            answers = await heard(socket, 2.0)
+            answers = await heard_over(socket, 2.0)
             await socket.close()
         return grown, answers
 
@@ -347,12 +315,7 @@ def test_forty_cameras_with_four_megabyte_messages_cost_little_memory(
 
     import aiohttp
 
-    from tests.helpers.models import two_constant_worlds
-
-    two_constant_worlds(tmp_path / "models")
-    ltsd = processes.controlled("--models-dir", str(tmp_path / "models"), "--model", "magenta",
-                                "--ndi-name", unique_name("cameras"),
-                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    ltsd = processes.small(tmp_path, "cameras")
     url = f"ws://127.0.0.1:{ltsd.web_port}/camera"
 
     async def play() -> tuple[float, list[int | str]]:
@@ -416,9 +379,7 @@ def test_a_progressive_scan_bomb_is_refused_at_once_from_the_page_and_from_a_fol
     Image.new("RGB", (64, 48), (40, 40, 200)).save(stills / "good.png")
     good = io.BytesIO()
     Image.new("RGB", (96, 64), (200, 40, 40)).save(good, "JPEG")
-    ltsd = processes.controlled("--source", f"images:{stills}", "--models-dir", str(models_dir),
-                                "--model", "magenta", "--ndi-name", unique_name("scans"),
-                                "--config", str(small_config(tmp_path)))  # fmt: skip
+    ltsd = processes.small(tmp_path, "scans", "--source", f"images:{stills}")
 
     async def lend_camera() -> dict:
         async with aiohttp.ClientSession() as session:

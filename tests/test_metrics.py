@@ -8,22 +8,16 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import Processes, unique_name
-from tests.helpers.models import two_constant_worlds
+from tests.conftest import Processes
 
 parser = pytest.importorskip("prometheus_client.parser", reason="pip install -e '.[dev]'")
 
 
 def test_metrics_parse_and_match_the_status(tmp_path):
-    two_constant_worlds(tmp_path / "models")
-    config = tmp_path / "config.yaml"
-    config.write_text("synthetic:\n  width: 160\n  height: 90\n")
     processes = Processes()
     try:
-        ltsd = processes.controlled("--config", str(config), "--models-dir",
-                                    str(tmp_path / "models"), "--model", "magenta",
-                                    "--ndi-name", unique_name("metrics"), "--sink", "null",
-                                    "--sink", f"file:{tmp_path / 'rec.mp4'}")  # fmt: skip
+        ltsd = processes.small(tmp_path, "metrics", "--sink", "null",
+                               "--sink", f"file:{tmp_path / 'rec.mp4'}")  # fmt: skip
         status = ltsd.peer.status()
         with urllib.request.urlopen(f"{ltsd.base}/metrics", timeout=5) as reply:
             kind = reply.headers["Content-Type"]

@@ -17,8 +17,7 @@ import yaml
 from ltsd.control.morph import ease
 from ltsd.control.scenes import Scene, SceneBook
 from ltsd.params import ParamStore
-from tests.conftest import Processes, unique_name
-from tests.helpers.models import two_constant_worlds
+from tests.conftest import Processes
 
 
 def book(path: Path) -> SceneBook:
@@ -109,14 +108,9 @@ def test_kill_9_during_saves_leaves_the_old_file_or_the_new_one(tmp_path):
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scenes")
-    two_constant_worlds(folder / "models")
-    config = folder / "config.yaml"
-    config.write_text("synthetic:\n  width: 160\n  height: 90\n")
     processes = Processes()
     try:
-        ltsd = processes.controlled("--config", str(config), "--models-dir",
-                                    str(folder / "models"), "--model", "magenta",
-                                    "--ndi-name", unique_name("scenes"))  # fmt: skip
+        ltsd = processes.small(folder, "scenes")  # scenes.yaml beside its config, in `folder`
         yield ltsd, folder
         ltsd.peer.close()
     finally:
