@@ -178,3 +178,22 @@ def test_scenes_are_in_oscquery_and_survive_sighup_and_bad_requests(daemon):
     for bad in ((0,), (999,), ("no such scene",), (13, -1.0), (13, "slow")):
         ltsd.peer.send("/ltsd/scenes/recall", *bad)
     assert ltsd.peer.status()["/ltsd/status/fps"] > 5
+
+
+def test_scenes_survive_a_restart(tmp_path):
+    for run in range(2):
+        processes = Processes()
+        try:
+            ltsd = processes.small(tmp_path, "restart")
+            if run == 0:
+                ltsd.peer.send("/ltsd/mix", 0.3)
+                time.sleep(0.2)
+                ltsd.peer.send("/ltsd/scenes/save", 7, "kept")
+                time.sleep(0.3)
+            else:
+                ltsd.peer.send("/ltsd/scenes/recall", "kept", 0.0)
+                time.sleep(0.5)
+                assert value(ltsd, "/ltsd/mix") == pytest.approx(0.3)
+            ltsd.peer.close()
+        finally:
+            processes.stop_all()
