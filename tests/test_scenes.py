@@ -197,3 +197,29 @@ def test_scenes_survive_a_restart(tmp_path):
             ltsd.peer.close()
         finally:
             processes.stop_all()
+
+
+def test_a_recall_crossfades_the_world_it_brings_back(daemon):
+    import numpy as np
+
+    from tests.helpers.models import MAGENTA, TEAL
+    from tests.test_web import read_jpegs
+
+    ltsd, _ = daemon
+    for address, setting in (("/ltsd/mix", 1.0), ("/ltsd/bypass", False),
+                             ("/ltsd/model", "magenta")):  # fmt: skip
+        ltsd.peer.send(address, setting)
+    time.sleep(0.8)
+    ltsd.peer.send("/ltsd/scenes/save", 20, "magenta world")
+    ltsd.peer.send("/ltsd/model", "teal")
+    time.sleep(1.5)
+    ltsd.peer.send("/ltsd/scenes/recall", 20, 3.0)
+    time.sleep(1.4)  # about halfway, once the stream's three pictures have come
+    # a stream's first picture is the newest made, perhaps while nobody watched: take the third
+    halfway = np.asarray(read_jpegs(ltsd.base + "/stream/output.mjpg", 3)[-1].convert("RGB"))
+    colour = halfway.reshape(-1, 3).mean(axis=0)
+    time.sleep(2.5)
+    after = np.asarray(read_jpegs(ltsd.base + "/stream/output.mjpg", 3)[-1].convert("RGB"))
+    assert np.abs(after.reshape(-1, 3).mean(axis=0) - MAGENTA).max() < 15
+    # a blend of the two worlds, near neither
+    assert np.abs(colour - MAGENTA).max() > 30 and np.abs(colour - TEAL).max() > 30, colour
