@@ -202,6 +202,9 @@ class WebServer:
         if verdict is Verdict.MISSING and needs_token(request):
             log.info("web: %s %s from %s needs the token", request.method, request.path[:80],
                      request.remote)  # fmt: skip
+            if wants_html(request):  # a person at a browser: say what to do, on a page
+                raise web.HTTPUnauthorized(body=_page_file("token.html"),
+                                           content_type="text/html")  # fmt: skip
             raise web.HTTPUnauthorized(text=NEEDS_TOKEN.format(why="no token"))
         if "token" in request.query and wants_html(request) and request.method == "GET":
             raise self._trade_for_cookie(request, presented)
