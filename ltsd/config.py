@@ -56,7 +56,7 @@ class SyntheticConfig:
 
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
-    name: str = setting("ocean", doc="model to load from models_dir (file name without suffix)")
+    name: str = setting("clouds", doc="model to load from models_dir (file name without suffix)")
     models_dir: str = setting("", doc="folder of .safetensors models; empty = the models/ shipped")
     device: str = setting(
         "auto",

@@ -145,7 +145,7 @@ def test_readme_default_runs_the_shipped_world_on_the_synthetic_scene(processes)
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(timeout=10) == 0
     _, stderr = daemon.communicate()
-    assert "model 'ocean'" in stderr
+    assert "model 'clouds'" in stderr  # the default world
     assert len(frames) == 10 and {f.size for f in frames} == {(640, 360)}
     assert frames[-1].pixels[:, :, :3].std() > 2, (
         "the world should show structure, not a flat frame"
