@@ -470,8 +470,8 @@ def test_train_refuses_impossible_numbers_and_names_outside_the_models_folder(tm
 def test_systemd_hears_ready_and_watchdog_pings_which_stop_when_the_frame_thread_hangs(
     models_dir, tmp_path
 ):
-    """A real NOTIFY_SOCKET. The frame thread is made to hang the way a stuck share would: it
-    records into a FIFO whose reader never reads, so once the pipe is full the write blocks."""
+    """A real NOTIFY_SOCKET. The frame thread is made to hang the way a stuck share would: after
+    90 frames the sink's write blocks for ever (tests/helpers/stuck_sink)."""
     import os
     import sys
 
@@ -480,16 +480,15 @@ def test_systemd_hears_ready_and_watchdog_pings_which_stop_when_the_frame_thread
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify"))
     notify.settimeout(0.2)
-    fifo = tmp_path / "stuck.mp4"
-    os.mkfifo(fifo)
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, never read
     config = tmp_path / "config.yaml"
     config.write_text("synthetic:\n  width: 1280\n  height: 720\nparams:\n  bypass: true\n")
+    stuck = str(Path(__file__).parent / "helpers" / "stuck_sink")
     env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"), WATCHDOG_USEC="1000000",
-               OMP_NUM_THREADS="1")  # fmt: skip
+               OMP_NUM_THREADS="1", LTSD_TEST_STUCK_AFTER="90",
+               PYTHONPATH=os.pathsep.join([stuck, str(REPO)]))  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "ltsd.cli", "run", "--config", str(config), "--sink", "null",
-         "--sink", f"file:{fifo}", "--models-dir", str(models_dir), "--model", "magenta",
+         "--models-dir", str(models_dir), "--model", "magenta",
          "--osc-port", str(free_udp_port()), "--oscquery-port", "0"],
         cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -505,7 +504,6 @@ def test_systemd_hears_ready_and_watchdog_pings_which_stop_when_the_frame_thread
     finally:
         process.kill()
         process.communicate(timeout=20)
-        os.close(reader)
         notify.close()
     messages = [message for _, message in heard]
     assert any(message.startswith("READY=1") for message in messages), messages[:5]
