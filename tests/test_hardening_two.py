@@ -489,7 +489,8 @@ def test_import_memory_bombs_are_refused_before_they_are_read(tmp_path, case):
     lines = error_lines(result.stderr)
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
     assert "MB" in lines[0] and "at most 512 MB" in lines[0] and str(path) in lines[0]
-    assert peak_mb < 700, f"peak RSS {peak_mb:.0f} MB"  # torch alone is ~400 MB; was 1,250+
+    # a good import peaks at 225-250 MB here (torch and the model); these did at 1,250-6,200
+    assert peak_mb < 350, f"peak RSS {peak_mb:.0f} MB"
 
 
 def malformed_tfjs(tmp_path: Path, case: str) -> Path:
