@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,11 +47,20 @@ def with_free_ports(args: tuple[str, ...]) -> tuple[str, ...]:
     return args
 
 
+# ltsd writes the access token and a scenes file under ~/.config/ltsd: the tests' daemons get
+# a folder of their own instead of the home of whoever runs the tests
+CONFIG_HOME = tempfile.mkdtemp(prefix="ltsd-tests-config-")
+
+
+def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "XDG_CONFIG_HOME": CONFIG_HOME, **(extra or {})}
+
+
 def run_ltsd(*args: str, cwd: Path = REPO, timeout_s: float = 300) -> subprocess.CompletedProcess:
     """`ltsd ARGS...` to completion, as a user would run it, output captured."""
     return subprocess.run(
         [sys.executable, "-m", "ltsd.cli", *with_free_ports(args)],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
+        cwd=cwd, capture_output=True, text=True, timeout=timeout_s, env=child_environment(),
     )  # fmt: skip
 
 
@@ -82,7 +92,7 @@ class Processes:
         self.children: list[subprocess.Popen] = []
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", **(env or {}))
+        env = child_environment({"PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", **(env or {})})
         child = subprocess.Popen(
             [sys.executable, *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,

@@ -166,9 +166,9 @@ class OscServer:
         log.info("OSC: listening on %s:%d, prefix %s", self.config.host, self.port, self.prefix)
         if not self._allowed and not listens_on_loopback(self.config.host):
             log.warning(
-                "OSC: every host on the network can send to %s:%d and use the page (OSC over UDP "
-                "carries no password); set osc.allow to the networks you trust, e.g. "
-                "[192.168.1.0/24]", self.config.host, self.port,
+                "OSC: every host on the network can send to %s:%d and read OSCQuery (OSC over UDP "
+                "carries no password; the page needs the access token); set osc.allow to the "
+                "networks you trust, e.g. [192.168.1.0/24]", self.config.host, self.port,
             )  # fmt: skip
 
     def stop(self) -> None:
