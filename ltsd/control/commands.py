@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +49,17 @@ class Status:
     latency_ms: float
     input_live: bool = True
     input_fps: float = 0.0
+    # health, for the people who look after a show (also served as /metrics)
     uptime_s: float = 0.0
+    frames_in: int = 0
+    frames_out: int = 0
+    frames_held: int = 0
     frames_dropped: int = 0
     source_losses: int = 0
     last_error: str = ""
-    memory_mb: float = 0.0
-    outputs_down: str = ""
+    last_error_at: float = 0.0  # Unix time; 0 = none yet
+    memory_bytes: int = 0
+    outputs: dict[str, bool] = field(default_factory=dict)  # False once an output stopped
 
     def lines(self) -> dict[str, float | str]:
         """The status lines (`/ltsd/status/NAME`), as sent once a second to subscribers."""
@@ -69,8 +74,8 @@ class Status:
             "frames_dropped": int(self.frames_dropped),
             "source_losses": int(self.source_losses),
             "last_error": self.last_error,
-            "memory": float(self.memory_mb),
-            "outputs_down": self.outputs_down,
+            "memory": round(self.memory_bytes / 2**20, 1),
+            "outputs_down": ", ".join(name for name, up in self.outputs.items() if not up),
         }
 
 
@@ -89,23 +94,6 @@ STATUS_LINES: dict[str, tuple[str, str, str]] = {
     "memory": ("f", "MB", "resident memory of the process"),
     "outputs_down": ("s", "", "outputs that stopped (a full disk…), comma-separated; '' = none"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """What the people who look after a show watch (`/metrics`): counts since start, memory,
-    the newest problem, and whether each output still runs."""
-
-    uptime_s: float
-    frames_in: int
-    frames_out: int
-    frames_held: int
-    frames_failed: int
-    source_losses: int
-    memory_bytes: int
-    last_problem: str
-    last_problem_at: float  # Unix time; 0 = none yet
-    sinks: dict[str, bool]
 
 
 class Controls:
@@ -160,8 +148,9 @@ class Controls:
         with self.pickup.moving(name):
             return self.params.set_norm(name, norm)
 
-    def switch_model(self, name: Any) -> str:
-        """Cross-fade to model `name`; loading (if needed) happens here, not in the frame thread."""
+    def switch_model(self, name: Any, crossfade_s: float | None = None) -> str:
+        """Cross-fade to model `name` over `crossfade_s` (default: the crossfade parameter);
+        loading (if needed) happens here, not in the frame thread."""
         if not isinstance(name, str) or not name:
             raise LtsdError(f"model: expected a model name, got {_short(name)}")
         if name not in self.library.names():
@@ -170,7 +159,8 @@ class Controls:
             )
         model = self.library.get(name)
         before = self.pipeline.model.name
-        self.pipeline.set_model(model, self.params.targets().crossfade)
+        fade = self.params.targets().crossfade if crossfade_s is None else crossfade_s
+        self.pipeline.set_model(model, fade)
         if name != before:
             self._tell("model", name)
         return name
@@ -257,14 +247,18 @@ class Controls:
             input_live=stats.source_live,
             input_fps=round(stats.input_rate(time.monotonic_ns()), 2),
             uptime_s=round(time.monotonic() - self._started, 1),
+            frames_in=stats.frames_in,
+            frames_out=stats.frames_out,
+            frames_held=stats.frames_held,
             frames_dropped=stats.frames_failed,
             source_losses=stats.source_losses,
             last_error=LAST_PROBLEM.message,
-            memory_mb=round(resident_bytes() / 2**20, 1),
-            outputs_down=", ".join(name for name, up in self._sink_health().items() if not up),
+            last_error_at=LAST_PROBLEM.at,
+            memory_bytes=resident_bytes(),
+            outputs=self._outputs(),
         )
 
-    def _sink_health(self) -> dict[str, bool]:
+    def _outputs(self) -> dict[str, bool]:
         sink = self.pipeline.sink
         return dict(sink.health) if isinstance(sink, FanOut) else {sink.description: True}
 
@@ -299,13 +293,10 @@ class Controls:
             or not (0 <= seconds <= 600)
         ):
             raise LtsdError(f"scenes: a morph takes 0 to 600 seconds, not {_short(seconds)}")
-        if scene.model not in self.library.names():
-            raise LtsdError(f"scenes: scene {slot} plays model {scene.model!r}, which is not here")
-        model = self.library.get(scene.model)
-        before = self.pipeline.model.name
-        self.pipeline.set_model(model, float(seconds))
-        if scene.model != before:
-            self._tell("model", scene.model)
+        try:
+            self.switch_model(scene.model, float(seconds))  # a missing world: nothing changes
+        except LtsdError as error:
+            raise LtsdError(f"scenes: scene {slot}: {error}") from None
         self.morph.start(scene.params, float(seconds))
         log.info("scenes: recalled %d %r over %g s", slot, scene.name, seconds)
         return slot
@@ -339,21 +330,6 @@ class Controls:
 
     def scene_names(self) -> list[str]:
         return [scene.name for scene in self.scenes.scenes.values()]
-
-    def health(self) -> Health:
-        stats = self.pipeline.stats
-        return Health(
-            uptime_s=time.monotonic() - self._started,
-            frames_in=stats.frames_in,
-            frames_out=stats.frames_out,
-            frames_held=stats.frames_held,
-            frames_failed=stats.frames_failed,
-            source_losses=stats.source_losses,
-            memory_bytes=resident_bytes(),
-            last_problem=LAST_PROBLEM.message,
-            last_problem_at=LAST_PROBLEM.at,
-            sinks=self._sink_health(),
-        )
 
     def _tell(self, what: str, value: Any) -> None:
         for listener in self._listeners:

@@ -238,8 +238,7 @@ class WebServer:
         return web.Response(body=json.dumps(body).encode(), content_type="application/json")
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        controls = self.osc.controls
-        text = metrics_text(controls.status(), controls.health())
+        text = metrics_text(self.osc.controls.status())
         return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _asset(self, request: web.Request) -> web.Response:
