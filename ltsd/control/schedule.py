@@ -118,11 +118,7 @@ def _action(words: list[str], where: str) -> tuple[str, str, float | None]:
 def zone_of(name: str) -> dt.tzinfo:
     """`schedule.timezone` (an IANA name), or the machine's local zone when empty."""
     if not name:
-        local = dt.datetime.now().astimezone().tzinfo
-        try:
-            return ZoneInfo("localtime") if local is None else _named_local()
-        except ZoneInfoNotFoundError:
-            return local or dt.UTC
+        return _named_local()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
