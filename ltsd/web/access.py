@@ -32,6 +32,7 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import quote
 
+from ltsd.control.osc import canonical_host
 from ltsd.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -95,14 +96,9 @@ def _read_or_make(path: Path) -> str:
 
 
 def is_loopback_peer(remote: str | None) -> bool:
-    if not remote:
-        return False
-    try:
-        address = ipaddress.ip_address(remote.split("%")[0])
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return (mapped or address).is_loopback
+    """The peer's address is this machine's (::ffff:127.0.0.1 too): OSC's one spelling of it."""
+    address = canonical_host(remote) if remote else None
+    return address is not None and ipaddress.ip_address(address).is_loopback
 
 
 def with_token(url: str, token: str) -> str:
