@@ -1,14 +1,19 @@
 """The generator as it runs live: a trained U-Net rewritten for inference, same function.
 
-Four rewrites, each exact up to float rounding and each measured (docs/performance.md), plus one
-that makes resize-convolution decoders (`upsample: nearest`) run as transposed convolutions:
+Each rewrite is exact up to float rounding and each is measured (docs/performance.md):
 - every batch norm is folded into the convolution before it (eval mode makes it a per-channel
   scale and shift), so each feature map is written once, not twice;
+- each encoder level's leaky ReLU is computed by its convolution (a oneDNN post-op) as it writes,
+  not by a pass of its own: the decoder reads the same maps through a ReLU, and
+  relu(leaky_relu(x)) == relu(x);
 - the final tanh becomes 2·sigmoid(2x) − 1, the same function, with the 2x folded into the last
   layer's weights (torch's CPU sigmoid is about three times faster than its tanh);
-- the last layer's transposed convolution becomes a 3×3 convolution to four times the channels and
-  a pixel shuffle, the same sums in another order: with three output channels, oneDNN's transposed
-  convolution was the slowest layer of the network, its plain convolution is not;
+- the outer decoder levels (`PHASE_LEVELS`, the last among them) run as phase convolutions
+  (`PhaseUp`): a 4×4 stride-2 transposed convolution is one 2×2 convolution to its four output
+  phases, read back interleaved — straight into the next level's input, with the ReLU, the
+  concatenated skip and the next level's border in the same writes, so no concatenation,
+  activation or padding pass follows. On few output channels oneDNN's transposed convolution
+  leaves most of the CPU's vector lanes empty; four times the channels fill them;
 - on a CPU with oneDNN, each convolution's weights are packed once into oneDNN's blocked layout
   for the input shape it sees, instead of on every call: most of the cost of the U-Net's small
   inner layers was that reordering.
@@ -35,8 +40,11 @@ from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator, nearest_as_
 log = logging.getLogger(__name__)
 
 _DILATION = [1, 1]
-# a sub-pixel phase → {row of its 3×3 kernel: row of the 4×4 transposed kernel}; columns alike
-_TAPS = {0: {0: 3, 1: 1}, 1: {1: 2, 2: 0}}
+# a sub-pixel phase → the 4×4 transposed kernel's rows for its 2×2 window's two rows; columns alike
+_PHASE_TAPS = {0: (3, 1), 1: (2, 0)}
+# the outermost decoder levels run as PhaseUps: there the transposed convolution has many pixels
+# and few output channels (measured at 256², ngf 8: the last three levels, docs/performance.md)
+PHASE_LEVELS = 3
 
 
 class FoldedConv(nn.Module):
@@ -44,8 +52,8 @@ class FoldedConv(nn.Module):
 
     The U-Net's are 4×4 with stride 2: (B, C_in, H, W) → (B, C_out, H/2, W/2), or (2H, 2W) when
     transposed. `edge` "reflect" or "replicate" pads the input by one pixel that way first (then
-    `padding` is the convolution's own, on the padded input). `activation` "sigmoid" is applied
-    to the result (fused in when packed).
+    `padding` is the convolution's own, on the padded input). `activation` ("sigmoid", "relu",
+    or "leaky_relu" with `slope`) is applied to the result (fused in when packed).
     """
 
     def __init__(
@@ -57,6 +65,7 @@ class FoldedConv(nn.Module):
         activation: str = "none",
         padding: int = 1,
         edge: str = "zeros",
+        slope: float = 0.2,
     ) -> None:
         super().__init__()
         self.register_buffer("weight", weight.detach().clone())
@@ -65,6 +74,7 @@ class FoldedConv(nn.Module):
         self.stride, self.padding = [stride, stride], [padding, padding]
         self.edge = edge
         self.activation = activation
+        self._scalars = [slope] if activation == "leaky_relu" else []
         self._packed: torch.Tensor | None = None
         self._packed_for: tuple[int, ...] | None = None
         self._packing = _packing_available()
@@ -89,18 +99,24 @@ class FoldedConv(nn.Module):
             out = F.conv_transpose2d(features, self.weight, self.bias, self.stride, self.padding)
         else:
             out = F.conv2d(features, self.weight, self.bias, self.stride, self.padding)
-        return torch.sigmoid(out) if self.activation == "sigmoid" else out
+        if self.activation == "sigmoid":
+            return torch.sigmoid(out)
+        if self.activation == "relu":
+            return F.relu(out)
+        if self.activation == "leaky_relu":
+            return F.leaky_relu(out, self._scalars[0])
+        return out
 
     def _packed_call(self, features: torch.Tensor) -> torch.Tensor:
         mkldnn = torch.ops.mkldnn
         if self.transposed:
             return mkldnn._convolution_transpose_pointwise(
                 features, self._packed, self.bias, self.padding, [0, 0], self.stride, _DILATION, 1,
-                self.activation, [], "",
+                self.activation, self._scalars, "",
             )  # fmt: skip
         return mkldnn._convolution_pointwise(
             features, self._packed, self.bias, self.padding, self.stride, _DILATION, 1,
-            self.activation, [], "",
+            self.activation, self._scalars, "",
         )  # fmt: skip
 
     def _pack(self, features: torch.Tensor) -> None:
@@ -130,46 +146,83 @@ class FoldedConv(nn.Module):
             _report_plain_fallback(reason)
 
 
-class SubPixelConv(nn.Module):
-    """A folded 4×4, stride-2 transposed convolution as a 3×3 convolution and a pixel shuffle.
+class PhaseUp(nn.Module):
+    """A folded 4×4, stride-2 transposed convolution as one 2×2 convolution to its four phases.
 
-    Output pixel (2i + a, 2j + b) of the transposed convolution sums input pixels i−1..i+1,
-    j−1..j+1 with two of the four kernel taps per axis, picked by the phase (a, b): each phase is
-    a 3×3 kernel with zeros, and the four phases are four groups of output channels.
-    (B, C_in, H, W) → (B, C_out, 2H, 2W), channels-last in memory.
+    Output pixel (2i + a, 2j + b) of the transposed convolution sums a 2×2 window of the input
+    padded by one — rows i + a and i + a + 1, columns j + b and j + b + 1 — with the two kernel
+    taps per axis that phase (a, b) picks (`_PHASE_TAPS`). One 2×2 convolution over the padded
+    input, with the four phases' kernels as four groups of output channels, computes every window
+    for every phase: a grid of (H + 1) × (W + 1); phase (a, b) is the grid shifted by (a, b).
+    The same multiply-adds as the transposed convolution, give or take a row and a column.
+
+    forward(features, skip) interleaves the phases (ReLU'd by the convolution) and relu(skip) side
+    by side into the next level's input, with its one-pixel replicated border when `pad_output`;
+    without a skip (the last level) it writes the image, 2·sigmoid − 1 of the result.
+    `input_padded`: the input arrives with its border already (from a PhaseUp before it).
     """
 
-    def __init__(self, transposed: FoldedConv) -> None:
+    def __init__(self, transposed: FoldedConv, input_padded: bool, pad_output: bool) -> None:
         super().__init__()
         in_channels, out_channels = transposed.weight.shape[:2]
-        kernel = transposed.weight.new_zeros(2, 2, out_channels, in_channels, 3, 3)
-        for a, rows in _TAPS.items():
-            for b, columns in _TAPS.items():
-                for row, kernel_row in rows.items():
-                    for column, kernel_column in columns.items():
+        kernel = transposed.weight.new_zeros(2, 2, out_channels, in_channels, 2, 2)
+        for a, rows in _PHASE_TAPS.items():
+            for b, columns in _PHASE_TAPS.items():
+                for row, kernel_row in enumerate(rows):
+                    for column, kernel_column in enumerate(columns):
                         kernel[a, b, :, :, row, column] = transposed.weight[
                             :, :, kernel_row, kernel_column
                         ].t()
         self.out_channels = out_channels
-        padded = transposed.edge != "zeros"  # then its input arrives with the 1-pixel border
+        self.pad_output = pad_output
+        pads_itself = transposed.edge != "zeros" and not input_padded
         self.conv = FoldedConv(
-            kernel.reshape(4 * out_channels, in_channels, 3, 3),
+            kernel.reshape(4 * out_channels, in_channels, 2, 2),
             transposed.bias.repeat(4),  # channel (a, b, c) takes bias c
             transposed=False,
             stride=1,
-            activation=transposed.activation,
-            padding=0 if padded else 1,
-            edge=transposed.edge,
+            activation="relu" if transposed.activation == "none" else transposed.activation,
+            padding=1 if transposed.edge == "zeros" else 0,
+            edge=transposed.edge if pads_itself else "zeros",
         )
+        self.register_buffer("minus_one", torch.tensor(-1.0), persistent=False)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        phases = self.conv(features)
-        batch, _, height, width = phases.shape
-        channels = self.out_channels
-        out = phases.new_empty(batch, 2 * height, 2 * width, channels)
-        by_phase = phases.permute(0, 2, 3, 1).reshape(batch, height, width, 2, 2, channels)
-        out.view(batch, height, 2, width, 2, channels).copy_(by_phase.permute(0, 1, 3, 2, 4, 5))
+    def forward(self, features: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        grid = self.conv(features).permute(0, 2, 3, 1)  # (B, H + 1, W + 1, 4 C)
+        batch, height, width = grid.shape[0], grid.shape[1] - 1, grid.shape[2] - 1
+        channels, border = self.out_channels, int(self.pad_output)
+        joined = channels + (0 if skip is None else skip.shape[1])
+        out = grid.new_empty(batch, 2 * height + 2 * border, 2 * width + 2 * border, joined)
+        inner = out[:, border : out.shape[1] - border, border : out.shape[2] - border]
+        for a in (0, 1):
+            for b in (0, 1):
+                first = (2 * a + b) * channels
+                phase = grid[:, a : a + height, b : b + width, first : first + channels]
+                place = inner[:, a::2, b::2, :channels]
+                if skip is None:
+                    torch.add(self.minus_one, phase, alpha=2.0, out=place)  # 2·sigmoid − 1
+                else:
+                    place.copy_(phase)
+        if skip is not None:
+            torch.clamp_min(skip.permute(0, 2, 3, 1), 0.0, out=inner[..., channels:])
+        if border:  # what F.pad(mode="replicate") writes: rows, then whole columns
+            out[:, 0, 1:-1] = out[:, 1, 1:-1]
+            out[:, -1, 1:-1] = out[:, -2, 1:-1]
+            out[:, :, 0] = out[:, :, 1]
+            out[:, :, -1] = out[:, :, -2]
         return out.permute(0, 3, 1, 2)
+
+
+class TransposedUp(nn.Module):
+    """An inner decoder level as a transposed convolution (oneDNN's is as fast as a PhaseUp on
+    many channels and few pixels), then the ReLU of it joined with the skip."""
+
+    def __init__(self, level: nn.Module) -> None:
+        super().__init__()
+        self.level = level
+
+    def forward(self, features: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return F.relu_(torch.cat([self.level(features), skip], dim=1))
 
 
 class InferenceGenerator(nn.Module):
@@ -183,15 +236,18 @@ class InferenceGenerator(nn.Module):
         self.ups = nn.ModuleList(ups)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        skips = self._encode(image)
+        features = F.relu(skips[-1])
+        for up, skip in zip(self.ups, [*reversed(skips[:-1]), None], strict=True):
+            features = up(features, skip)
+        return features
+
+    def _encode(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Each encoder level's output, leaky-ReLU'd as it is written."""
         skips = [self.downs[0](image)]
         for down in self.downs[1:]:
-            # in place, as the U-Net does: a skip is only ever read again through a ReLU,
-            # and relu(leaky_relu(x)) == relu(x)
-            skips.append(down(F.leaky_relu_(skips[-1], 0.2)))
-        features = self.ups[0](F.relu(skips[-1]))
-        for up, skip in zip(self.ups[1:], reversed(skips[:-1]), strict=True):
-            features = up(F.relu_(torch.cat([features, skip], dim=1)))
-        return features.mul_(2.0).sub_(1.0)  # 2·sigmoid(2x) − 1 == tanh(x)
+            skips.append(down(skips[-1]))
+        return skips
 
     def memory_bytes(self) -> int:
         """What the weights take on the device, oneDNN's packed copies included."""
@@ -200,33 +256,35 @@ class InferenceGenerator(nn.Module):
 
 
 class KerasInferenceGenerator(InferenceGenerator):
-    """The keras layout's function: the activation after each folded level, not before."""
+    """The keras layout's function: the activation after each folded level, not before, and the
+    skips joined as they are (leaky), so only the last level is a PhaseUp."""
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        slope = self.spec.leaky_slope
-        skips = [F.leaky_relu_(self.downs[0](image), slope)]
-        for down in self.downs[1:]:
-            skips.append(F.leaky_relu_(down(skips[-1]), slope))
+        skips = self._encode(image)
         features = F.relu_(self.ups[0](skips[-1]))
         for up, skip in zip(self.ups[1:-1], reversed(skips[1:-1]), strict=True):
             features = F.relu_(up(torch.cat([features, skip], dim=1)))
-        features = self.ups[-1](torch.cat([features, skips[0]], dim=1))
-        return features.mul_(2.0).sub_(1.0)  # 2·sigmoid(2x) − 1 == tanh(x)
+        return self.ups[-1](torch.cat([features, skips[0]], dim=1))
 
 
 def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     """The eval-mode function of `generator`, rewritten as the module docstring says; on the
     generator's device and memory format."""
     reflect = generator.spec.padding == "reflect"
+    slope = generator.spec.leaky_slope if generator.spec.layout == "keras" else 0.2
     down_edge = {"padding": 0, "edge": "reflect"} if reflect else {}
     # reflecting a ×2 nearest-upsampled image by one pixel = replicating its input by one pixel
     up_edge = {"padding": 3, "edge": "replicate"} if reflect else {}
-    downs = [_level(level, transposed=False, **down_edge) for level in generator.downs]
-    ups = [_level(level, transposed=True, **up_edge) for level in generator.ups[:-1]]
+    downs = [_level(level, False, activation="leaky_relu", slope=slope, **down_edge)
+             for level in generator.downs]  # fmt: skip
+    inner = [_level(level, True, **up_edge) for level in generator.ups[:-1]]
     weight, bias = _folded(generator.ups[-1], transposed=True)
-    # tanh(x) = 2·sigmoid(2x) − 1: the 2x goes into the weights, the rest into forward()
+    # tanh(x) = 2·sigmoid(2x) − 1: the 2x goes into the weights, the rest into PhaseUp
     last = FoldedConv(weight * 2.0, bias * 2.0, transposed=True, activation="sigmoid", **up_edge)
-    ups.append(SubPixelConv(last))
+    if generator.spec.layout == "keras":
+        ups: list[nn.Module] = [*inner, PhaseUp(last, input_padded=False, pad_output=False)]
+    else:
+        ups = _decoder(inner, last, reflect)
     first = next(generator.downs[0].parameters())
     memory_format = (
         torch.channels_last
@@ -237,26 +295,61 @@ def for_inference(generator: UNetGenerator) -> InferenceGenerator:
     return kind(generator.spec, downs, ups).to(memory_format=memory_format).eval()
 
 
+def _decoder(inner: list[nn.Module], last: FoldedConv, reflect: bool) -> list[nn.Module]:
+    """The pix2pix decoder: the outer PHASE_LEVELS as PhaseUps (the last always; a level with an
+    instance norm never, as the norm cannot follow the phases), each handing the next its input
+    with the border already on; the rest as TransposedUps."""
+    levels: list[nn.Module] = [*inner, last]
+    phased = [
+        index == len(levels) - 1 or (index >= len(levels) - PHASE_LEVELS and
+                                     isinstance(level, FoldedConv))
+        for index, level in enumerate(levels)
+    ]  # fmt: skip
+    for index in range(len(levels) - 2, -1, -1):  # phases run outward without a gap
+        phased[index] = phased[index] and phased[index + 1]
+    ups: list[nn.Module] = []
+    for index, level in enumerate(levels):
+        if not phased[index]:
+            ups.append(TransposedUp(level))
+            continue
+        padded = reflect and index > 0 and phased[index - 1]
+        hands_on = reflect and index < len(levels) - 1  # the next is phased too
+        assert isinstance(level, FoldedConv)
+        ups.append(PhaseUp(level, input_padded=padded, pad_output=hands_on))
+    return ups
+
+
 class InstanceNormalised(nn.Module):
     """A convolution followed by instance normalisation (no learnt parameters), which depends
-    on each image and so cannot be folded into the weights."""
+    on each image and so cannot be folded into the weights; then the level's activation."""
 
-    def __init__(self, conv: FoldedConv, eps: float) -> None:
+    def __init__(self, conv: FoldedConv, eps: float, activation: str, slope: float) -> None:
         super().__init__()
         self.conv = conv
         self.eps = eps
+        self.activation = activation
+        self.slope = slope
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return F.instance_norm(self.conv(features), eps=self.eps)
+        normalised = F.instance_norm(self.conv(features), eps=self.eps)
+        if self.activation == "leaky_relu":
+            return F.leaky_relu_(normalised, self.slope)
+        return normalised
 
 
-def _level(level: nn.Module, transposed: bool, **edge: Any) -> nn.Module:
+def _level(
+    level: nn.Module, transposed: bool, activation: str = "none", slope: float = 0.2, **edge: Any
+) -> nn.Module:
     """One U-Net level as it runs: its convolution with a batch norm folded in, or followed by
-    its instance norm."""
-    conv = FoldedConv(*_folded(level, transposed), transposed=transposed, **edge)
+    its instance norm; then `activation`."""
     layers = list(level) if isinstance(level, nn.Sequential) else [level]
     norms = [layer for layer in layers if isinstance(layer, nn.InstanceNorm2d)]
-    return InstanceNormalised(conv, norms[0].eps) if norms else conv
+    weight, bias = _folded(level, transposed)
+    if norms:
+        conv = FoldedConv(weight, bias, transposed=transposed, **edge)
+        return InstanceNormalised(conv, norms[0].eps, activation, slope)
+    return FoldedConv(weight, bias, transposed=transposed, activation=activation, slope=slope,
+                      **edge)  # fmt: skip
 
 
 def _folded(level: nn.Module, transposed: bool) -> tuple[torch.Tensor, torch.Tensor]:

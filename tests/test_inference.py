@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ltsd.generator import GeneratorSpec, UNetGenerator
-from ltsd.inference import FoldedConv, SubPixelConv, for_inference
+from ltsd.inference import FoldedConv, PhaseUp, for_inference
 from ltsd.modelstore import load_model, load_trained
 
 PACKING = torch.backends.mkldnn.is_available()
@@ -83,16 +83,31 @@ def test_a_new_input_shape_is_packed_again_and_stays_right():
             assert (live(image) - trained(image)).abs().max() < 1e-4
 
 
-def test_sub_pixel_convolution_is_the_transposed_convolution():
+@pytest.mark.parametrize("edge", ["zeros", "replicate"])
+def test_phase_convolution_is_the_transposed_convolution_joined_relud_and_padded(edge):
+    """A PhaseUp against what it replaces: the transposed convolution (on the replicate-padded
+    input, when its world reflects), its ReLU joined with the skip's, and the border the next
+    level pads on — or, last, 2·sigmoid − 1 of it. Odd sizes and a batch of two."""
     torch.manual_seed(3)
     weight, bias = torch.randn(5, 3, 4, 4), torch.randn(3)
-    image = torch.randn(2, 5, 9, 7)
-    transposed = FoldedConv(weight, bias, transposed=True)
-    expected = F.conv_transpose2d(image, weight, bias, stride=2, padding=1)
+    image, skip = torch.randn(2, 5, 9, 7), torch.randn(2, 4, 18, 14)
+    padding = {"padding": 3, "edge": "replicate"} if edge == "replicate" else {}
+    padded = F.pad(image, (1, 1, 1, 1), mode="replicate") if padding else image
+    transposed = F.conv_transpose2d(padded, weight, bias, stride=2, padding=3 if padding else 1)
+    joined = F.relu(torch.cat([transposed, skip], dim=1))
+    if padding:
+        joined = F.pad(joined, (1, 1, 1, 1), mode="replicate")
+    level = FoldedConv(weight, bias, transposed=True, **padding)
+    last = FoldedConv(weight, bias, transposed=True, activation="sigmoid", **padding)
     with torch.inference_mode():
-        got = SubPixelConv(transposed)(image)
-    assert got.shape == expected.shape == (2, 3, 18, 14)
-    assert (got - expected).abs().max() < 1e-5
+        got = PhaseUp(level, input_padded=False, pad_output=bool(padding))(image, skip)
+        image_out = PhaseUp(last, input_padded=False, pad_output=False)(image)
+        from_padded = PhaseUp(level, input_padded=True, pad_output=False)(padded, skip)
+    assert got.shape == joined.shape
+    assert (got - joined).abs().max() < 1e-5
+    assert (image_out - (2 * torch.sigmoid(transposed) - 1)).abs().max() < 1e-5
+    if padding:  # its input arrived with the border on: the same result without one
+        assert (from_padded - joined[..., 1:-1, 1:-1]).abs().max() < 1e-5
 
 
 def test_loaded_model_is_the_inference_form_of_the_file():
