@@ -63,6 +63,12 @@ class ModelConfig:
         choices=("auto", "cpu", "cuda", "mps"),
         doc="auto uses CUDA when present, else Apple's Metal (MPS), else the CPU",
     )
+    precision: str = setting(
+        "fp32",
+        choices=("fp32", "bf16"),
+        doc="bf16: faster where the hardware has it (AMX, most GPUs), within ~1 level of 255; "
+        "on AVX-512 BF16 alone it measured slower (docs/performance.md)",
+    )
     cpu_threads: int = setting(
         0, 0, 256, doc="torch threads for CPU inference; 0 = half the cores (NDI needs the rest)"
     )

@@ -24,6 +24,7 @@ from ltsd.control.osc import OscServer
 from ltsd.control.schedule import Entry, Scheduler, parse_entry, zone_of
 from ltsd.errors import ConfigError
 from ltsd.heap import hold_heap
+from ltsd.inference import precision_problem
 from ltsd.library import ModelLibrary
 from ltsd.logs import live_line
 from ltsd.params import ParamStore
@@ -45,6 +46,13 @@ def set_cpu_threads(requested: int) -> int:
     with contextlib.suppress(RuntimeError):  # only settable before the first parallel work
         torch.set_num_interop_threads(1)
     return threads
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """model.precision the device cannot run is a user error, said before anything opens."""
+    problem = precision_problem(precision, device)
+    if problem:
+        raise ConfigError(problem)
 
 
 def pick_device(choice: str) -> torch.device:
@@ -94,10 +102,12 @@ class Daemon:
         config = self.config
         self._install_signal_handlers()  # first: a signal during start-up is a clean stop too
         device = pick_device(config.model.device)
+        check_precision(config.model.precision, device)
         scheduler = make_scheduler(config, self._run_entry)  # a bad entry: one line, nothing open
         set_cpu_threads(config.model.cpu_threads)
         hold_heap()
-        library = ModelLibrary(config.model.models_path(), device, config.model.memory_budget_mb)
+        library = ModelLibrary(config.model.models_path(), device, config.model.memory_budget_mb,
+                               config.model.precision)  # fmt: skip
         model = library.get(config.model.name)
         params = ParamStore(config.params)
         plan = OutputPlan(

@@ -23,6 +23,10 @@ replicated pixel, which is what reflecting the upsampled image does at its borde
 The packed path uses torch's oneDNN ops (`torch.ops.mkldnn`, what torch.compile's CPU backend
 calls). Each layer checks its first packed result against the plain convolution and keeps the
 plain one if they differ or the ops are missing, so another torch can only make it slower.
+
+`precision` "bf16" runs the same form in bfloat16 (weights and activations; the image comes back
+as float32): for CPUs with AVX-512 BF16 or AMX, and GPUs. Its speed and error are measured
+(`ltsd bench --peers`, docs/performance.md); fp32 stays the default.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ _PHASE_TAPS = {0: (3, 1), 1: (2, 0)}
 # the outermost decoder levels run as PhaseUps: there the transposed convolution has many pixels
 # and few output channels (measured at 256², ngf 8: the last three levels, docs/performance.md)
 PHASE_LEVELS = 3
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 class FoldedConv(nn.Module):
@@ -235,16 +240,21 @@ class InferenceGenerator(nn.Module):
         self.downs = nn.ModuleList(downs)
         self.ups = nn.ModuleList(ups)
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """What it computes in (`precision`); it takes and gives float32 images either way."""
+        return next(self.buffers()).dtype
+
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         skips = self._encode(image)
         features = F.relu(skips[-1])
         for up, skip in zip(self.ups, [*reversed(skips[:-1]), None], strict=True):
             features = up(features, skip)
-        return features
+        return features.float()
 
     def _encode(self, image: torch.Tensor) -> list[torch.Tensor]:
         """Each encoder level's output, leaky-ReLU'd as it is written."""
-        skips = [self.downs[0](image)]
+        skips = [self.downs[0](image.to(self.dtype))]
         for down in self.downs[1:]:
             skips.append(down(skips[-1]))
         return skips
@@ -264,12 +274,12 @@ class KerasInferenceGenerator(InferenceGenerator):
         features = F.relu_(self.ups[0](skips[-1]))
         for up, skip in zip(self.ups[1:-1], reversed(skips[1:-1]), strict=True):
             features = F.relu_(up(torch.cat([features, skip], dim=1)))
-        return self.ups[-1](torch.cat([features, skips[0]], dim=1))
+        return self.ups[-1](torch.cat([features, skips[0]], dim=1)).float()
 
 
-def for_inference(generator: UNetGenerator) -> InferenceGenerator:
+def for_inference(generator: UNetGenerator, precision: str = "fp32") -> InferenceGenerator:
     """The eval-mode function of `generator`, rewritten as the module docstring says; on the
-    generator's device and memory format."""
+    generator's device and memory format, computing in `precision` (a PRECISIONS key)."""
     reflect = generator.spec.padding == "reflect"
     slope = generator.spec.leaky_slope if generator.spec.layout == "keras" else 0.2
     down_edge = {"padding": 0, "edge": "reflect"} if reflect else {}
@@ -292,7 +302,21 @@ def for_inference(generator: UNetGenerator) -> InferenceGenerator:
         else torch.contiguous_format
     )
     kind = KerasInferenceGenerator if generator.spec.layout == "keras" else InferenceGenerator
-    return kind(generator.spec, downs, ups).to(memory_format=memory_format).eval()
+    live = kind(generator.spec, downs, ups).to(PRECISIONS[precision], memory_format=memory_format)
+    return live.eval()
+
+
+def precision_problem(precision: str, device: torch.device) -> str | None:
+    """Why `precision` cannot run on `device` (one line), or None when it can."""
+    if precision == "bf16" and device.type == "cpu" and not _cpu_has_bf16():
+        return ("model.precision: bf16 needs a CPU with AVX-512 BF16 or AMX (this one has "
+                "neither: it would run emulated, several times slower); use fp32")  # fmt: skip
+    return None
+
+
+def _cpu_has_bf16() -> bool:
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(check and check())
 
 
 def _decoder(inner: list[nn.Module], last: FoldedConv, reflect: bool) -> list[nn.Module]:

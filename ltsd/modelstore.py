@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 
 from ltsd.errors import ModelError, first_line
 from ltsd.generator import GeneratorSpec, UNetGenerator
-from ltsd.inference import InferenceGenerator, for_inference
+from ltsd.inference import PRECISIONS, InferenceGenerator, for_inference
 
 SUFFIX = ".safetensors"
 METADATA_KEY = "ltsd"
@@ -82,6 +82,12 @@ class LoadedModel:
         """Its file name without the suffix: what lists, switches and status call it. The name
         inside the file is only a label (a copied or renamed file keeps its old one)."""
         return name_of(self.path)
+
+    @property
+    def precision(self) -> str:
+        """What its generator computes in: a key of `ltsd.inference.PRECISIONS`."""
+        dtype = self.generator.dtype
+        return next(name for name, kind in PRECISIONS.items() if kind == dtype)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +149,18 @@ def read_info(path: Path) -> ModelInfo:
         return info
 
 
-def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
-    """Load a model to run: float32, channels-last, in `ltsd.inference`'s form, on `device`.
+def load_model(
+    path: Path, device: torch.device | str = "cpu", precision: str = "fp32"
+) -> LoadedModel:
+    """Load a model to run: channels-last, in `ltsd.inference`'s form, on `device`, computing in
+    `precision` (fp32 or bf16; images in and out are float32 either way).
 
     A missing file, a corrupt one, or weights that do not match the metadata's architecture raise
     ModelError naming the file.
     """
     try:
         info, trained = load_trained(path, device)
-        generator = for_inference(trained)
+        generator = for_inference(trained, precision)
         side = info.resolution
         frame = torch.zeros(1, info.architecture.in_channels, side, side, device=device)
         with torch.inference_mode():  # packs the weights now, not in the frame thread on first use

@@ -43,4 +43,8 @@ def test_bench_peers_times_ltsd_against_torch_eager_with_the_same_outputs():
             if line.startswith("| ") and not line.startswith("| runtime")}  # fmt: skip
     assert {"ltsd", "torch eager"} <= set(rows)
     assert float(rows["ltsd"][1]) == 1.0  # its ratio to itself
+    bf16 = rows.pop("ltsd bf16", None)  # where the CPU has AVX-512 BF16 or AMX
     assert all(float(difference) < 1e-4 for _, _, difference in rows.values())
+    if bf16 is not None:
+        assert 0 < float(bf16[2]) < 0.03  # bfloat16's 8-bit mantissa: a few levels at most
+        assert "ltsd bf16 against fp32 on the six sample photographs" in result.stdout

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ltsd.generator import GeneratorSpec, UNetGenerator
-from ltsd.inference import FoldedConv, PhaseUp, for_inference
+from ltsd.inference import FoldedConv, PhaseUp, for_inference, precision_problem
 from ltsd.modelstore import load_model, load_trained
 
 PACKING = torch.backends.mkldnn.is_available()
@@ -117,3 +117,23 @@ def test_loaded_model_is_the_inference_form_of_the_file():
     image = torch.rand(1, 1, 256, 256) * 2 - 1
     with torch.inference_mode():
         assert (loaded.generator(image) - trained(image)).abs().max() < 1e-4
+
+
+def test_bf16_computes_the_same_world_within_a_level_or_two():
+    path = Path(__file__).parents[1] / "models" / "clouds.safetensors"
+    fp32, bf16 = load_model(path), load_model(path, precision="bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    image = torch.rand(1, 1, 256, 256) * 2 - 1
+    with torch.inference_mode():
+        reference, got = fp32.generator(image), bf16.generator(image)
+    assert got.dtype == torch.float32 and got.shape == reference.shape
+    levels = (got - reference).abs() * 127.5
+    assert 0 < levels.mean() < 1.0 and levels.max() < 4.0
+
+
+def test_bf16_on_a_cpu_without_it_is_refused_in_one_line(monkeypatch):
+    assert precision_problem("fp32", torch.device("cpu")) is None
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    problem = precision_problem("bf16", torch.device("cpu"))
+    assert problem is not None and problem.startswith("model.precision: bf16 needs")
+    assert "\n" not in problem

@@ -50,6 +50,22 @@ def test_render_writes_every_frame_deterministically_with_audio(models_dir: Path
     assert model_coloured(a["frames"][-1])
 
 
+def test_render_in_bf16_draws_the_same_world(models_dir: Path, tmp_path: Path):
+    clip = write_clip(tmp_path / "in.mp4", frames=6, fps=12)
+    frames = {}
+    for precision in ("fp32", "bf16"):
+        out = tmp_path / f"{precision}.mp4"
+        result = run_ltsd("render", str(clip), str(out), "--models-dir", str(models_dir),
+                          "--model", "magenta", "--precision", precision, "--quiet")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        frames[precision] = np.stack(probe(out)["frames"]).astype(int)
+    assert frames["fp32"].shape == frames["bf16"].shape == (6, 90, 160, 3)
+    assert np.abs(frames["fp32"] - frames["bf16"]).mean() < 2.0  # as H.264 decodes them
+    result = run_ltsd("render", str(clip), str(tmp_path / "x.mp4"), "--precision", "fp16")
+    assert result.returncode != 0 and "precision" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_render_resamples_to_a_new_rate_and_size(models_dir: Path, tmp_path: Path):
     clip = write_clip(tmp_path / "in.mp4", frames=20, fps=20)  # one second
     out = tmp_path / "out.mp4"

@@ -2,9 +2,10 @@
 process, interleaved round by round so that a busy moment of the machine costs every runtime
 alike (issue #27).
 
-Runtimes: ltsd's inference form (what `ltsd run` plays), torch eager (the trained module in eval
-mode), and, when installed, ONNX Runtime (all graph optimisations) and OpenVINO (f32 precision
-hint) on the same ONNX export. Each round times every runtime once over `forwards` calls; the
+Runtimes: ltsd's inference form (what `ltsd run` plays), the same in bf16 (`model.precision`,
+where the CPU has AVX-512 BF16 or AMX), torch eager (the trained module in eval mode), and, when
+installed, ONNX Runtime (all graph optimisations) and OpenVINO (f32 precision hint) on the same
+ONNX export. Each round times every runtime once over `forwards` calls; the
 table gives each one's median ms a forward, its median ratio to ltsd's time in the same rounds,
 and its largest output difference from the trained form.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ltsd.inference import precision_problem
 from ltsd.modelstore import load_model, load_trained
 
 Forward = Callable[[np.ndarray], np.ndarray]
@@ -48,6 +50,8 @@ def runtimes(path: Path, size: int, threads: int) -> dict[str, Forward]:
         return forward
 
     found["ltsd"] = torch_forward(inference)
+    if precision_problem("bf16", torch.device("cpu")) is None:
+        found["ltsd bf16"] = torch_forward(load_model(path, precision="bf16").generator)
     found["torch eager"] = torch_forward(trained.eval())
     onnx = _onnx_bytes(trained, info.architecture.in_channels, size)
     if onnx is None:
@@ -119,3 +123,17 @@ def markdown(rows: list[PeerTiming]) -> str:
         lines.append(f"| {row.runtime} | {row.median_ms:.2f} | {row.ratio_to_ltsd:.2f} | "
                      f"{row.max_difference:.1e} |")  # fmt: skip
     return "\n".join(lines)
+
+
+def bf16_levels(path: Path) -> tuple[float, float]:
+    """(mean, max) difference of bf16's pictures from fp32's on the six sample photographs of
+    `ltsd.train.evaluate`, in levels of 255, as `ltsd run` would play them."""
+    from ltsd.train.evaluate import play, scoring_photographs
+
+    worlds = [load_model(path, precision=precision) for precision in ("fp32", "bf16")]
+    differences = []
+    for photograph in scoring_photographs(worlds[0].info.resolution).values():
+        fp32, bf16 = (play(world, photograph)[1] for world in worlds)
+        differences.append(((fp32 - bf16).abs() * 127.5).flatten())
+    levels = torch.cat(differences)
+    return float(levels.mean()), float(levels.max())
