@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=10.0, help="--e2e measured seconds per run")
     bench.add_argument("--model", default="ocean", help="--e2e model")
     bench.add_argument(
+        "--random-ngf", type=int, default=0,
+        help="--e2e: a random-weights world of the shipped architecture this wide, not --model",
+    )  # fmt: skip
+    bench.add_argument(
         "--osc-flood",
         type=int,
         default=0,
@@ -356,6 +360,22 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def bench_e2e_command(args: argparse.Namespace) -> int:
+    import tempfile
+
+    if not args.random_ngf:
+        return _bench_e2e(args)
+    if not 1 <= args.random_ngf <= 128:
+        raise LtsdError(f"--random-ngf: expected 1 to 128, got {args.random_ngf}")
+    from ltsd.harness.gpu_check import save_random_world
+
+    with tempfile.TemporaryDirectory() as folder:
+        args.model = f"random-ngf{args.random_ngf}"
+        args.models_dir = folder
+        save_random_world(Path(folder), args.model, 256, ngf=args.random_ngf)
+        return _bench_e2e(args)
+
+
+def _bench_e2e(args: argparse.Namespace) -> int:
     import platform
 
     from ltsd.harness.e2e import RunShape, markdown, measure

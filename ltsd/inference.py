@@ -193,28 +193,45 @@ class PhaseUp(nn.Module):
         self.register_buffer("minus_one", torch.tensor(-1.0), persistent=False)
 
     def forward(self, features: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        grid = self.conv(features).permute(0, 2, 3, 1)  # (B, H + 1, W + 1, 4 C)
-        batch, height, width = grid.shape[0], grid.shape[1] - 1, grid.shape[2] - 1
+        # every view is one as_strided from the strides (slicing chains cost more than the
+        # copies at the inner sizes): the phases of the grid, their places in `out`, its border
+        grid = self.conv(features)  # (B, 4 C, H + 1, W + 1), any memory format
+        batch, height, width = grid.shape[0], grid.shape[2] - 1, grid.shape[3] - 1
         channels, border = self.out_channels, int(self.pad_output)
         joined = channels + (0 if skip is None else skip.shape[1])
-        out = grid.new_empty(batch, 2 * height + 2 * border, 2 * width + 2 * border, joined)
-        inner = out[:, border : out.shape[1] - border, border : out.shape[2] - border]
+        rows, columns = 2 * height + 2 * border, 2 * width + 2 * border
+        out = grid.new_empty(batch, rows, columns, joined)  # (B, H', W', C') channels-last
+        image, row = rows * columns * joined, columns * joined  # out's strides
+        by_batch, by_channel, by_row, by_column = grid.stride()
+        start = grid.storage_offset()
         for a in (0, 1):
             for b in (0, 1):
-                first = (2 * a + b) * channels
-                phase = grid[:, a : a + height, b : b + width, first : first + channels]
-                place = inner[:, a::2, b::2, :channels]
+                phase = grid.as_strided(
+                    (batch, height, width, channels), (by_batch, by_row, by_column, by_channel),
+                    start + a * by_row + b * by_column + (2 * a + b) * channels * by_channel,
+                )  # fmt: skip
+                place = out.as_strided((batch, height, width, channels),
+                                       (image, 2 * row, 2 * joined, 1),
+                                       (border + a) * row + (border + b) * joined)  # fmt: skip
                 if skip is None:
                     torch.add(self.minus_one, phase, alpha=2.0, out=place)  # 2·sigmoid − 1
                 else:
                     place.copy_(phase)
         if skip is not None:
-            torch.clamp_min(skip.permute(0, 2, 3, 1), 0.0, out=inner[..., channels:])
+            at = border * (row + joined) + channels
+            beside = out.as_strided(
+                (batch, 2 * height, 2 * width, skip.shape[1]), (image, row, joined, 1), at
+            )
+            torch.clamp_min(skip.permute(0, 2, 3, 1), 0.0, out=beside)
         if border:  # what F.pad(mode="replicate") writes: rows, then whole columns
-            out[:, 0, 1:-1] = out[:, 1, 1:-1]
-            out[:, -1, 1:-1] = out[:, -2, 1:-1]
-            out[:, :, 0] = out[:, :, 1]
-            out[:, :, -1] = out[:, :, -2]
+            line = (batch, columns - 2, joined), (image, joined, 1)
+            for to, source in ((0, 1), (rows - 1, rows - 2)):
+                out.as_strided(*line, to * row + joined).copy_(
+                    out.as_strided(*line, source * row + joined)
+                )
+            side = (batch, rows, joined), (image, row, 1)
+            for to, source in ((0, 1), (columns - 1, columns - 2)):
+                out.as_strided(*side, to * joined).copy_(out.as_strided(*side, source * joined))
         return out.permute(0, 3, 1, 2)
 
 

@@ -163,8 +163,11 @@ def e2e_rows(model: str, seconds: float) -> list[Row]:
     return rows
 
 
-def save_random_world(folder: Path, name: str, resolution: int) -> Path:
-    spec = GeneratorSpec(1, 3, 8, 128, 9, "nearest", "reflect")
+def save_random_world(folder: Path, name: str, resolution: int, ngf: int = 8) -> Path:
+    """A world of the shipped architecture (`ngf` filters at the outer level) with random
+    weights, as a file in `folder`: for timing, not for looking at."""
+    depth = resolution.bit_length() - 1  # down to 1×1: 8 levels at 256², 9 at 512²
+    spec = GeneratorSpec(1, 3, ngf, 128, depth, "nearest", "reflect")
     info = ModelInfo(name=name, architecture=spec, resolution=resolution,
                      description="random weights, for timing")  # fmt: skip
     path = model_path(folder, name)
