@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,13 +109,15 @@ class Processes:
 
     def controlled(self, *args: str, env: dict[str, str] | None = None,
                    timeout_s: float = 30.0) -> Controlled:  # fmt: skip
-        """`ltsd run ARGS` on its own OSC and web ports, once it answers OSC."""
+        """`ltsd run ARGS` on its own OSC and web ports, once it answers OSC and its web port
+        takes connections (the web server starts beside OSC, not before it)."""
         osc_port, web_port = free_udp_port(), free_tcp_port()
         process = self.ltsd("run", *args, "--osc-port", str(osc_port),
                             "--oscquery-port", str(web_port), env=env)  # fmt: skip
         peer = OscPeer(osc_port)
         try:
             peer.wait_for(process, timeout_s)
+            _wait_for_listening(web_port, process, timeout_s)
         except BaseException:
             peer.close()
             raise
@@ -136,6 +139,19 @@ class Processes:
             if child.poll() is None:
                 child.send_signal(signal.SIGKILL)
             child.communicate(timeout=10)
+
+
+def _wait_for_listening(port: int, process: subprocess.Popen, timeout_s: float) -> None:
+    """Until 127.0.0.1:port accepts a TCP connection (bounded; fails if the process ends)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on web port {port}") from None
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -337,9 +337,26 @@ def test_forty_cameras_with_four_megabyte_messages_cost_little_memory(
         await asyncio.sleep(1.0)
         return rss_mb(ltsd.process.pid) - before, outcomes
 
+    async def burst() -> list[int | str]:  # all at once: the cap holds while they handshake
+        async with aiohttp.ClientSession() as session:
+
+            async def arrive() -> aiohttp.ClientWebSocketResponse | int:
+                try:
+                    return await session.ws_connect(url)
+                except aiohttp.WSServerHandshakeError as refused:
+                    return refused.status
+
+            arrived = await asyncio.gather(*(arrive() for _ in range(24)))
+            for socket in arrived:
+                if not isinstance(socket, int):
+                    await socket.close()
+        return ["open" if not isinstance(socket, int) else socket for socket in arrived]
+
     grown, outcomes = asyncio.run(play())
+    at_once = asyncio.run(burst())
     status = ltsd.peer.status()
     ltsd.peer.close()
+    assert at_once.count("open") == 8 and at_once.count(503) == 16, at_once
     assert outcomes.count("plain") == 8 and outcomes.count(503) == 32, outcomes
     assert grown < 50, f"RSS grew {grown:.0f} MB"
     assert status["/ltsd/status/fps"] > 5 and status["/ltsd/status/source"] == "synthetic"

@@ -32,22 +32,29 @@ class CameraIntake:
         self.controls = controls
         self.feed = feed
         self._senders: list[web.WebSocketResponse] = []  # oldest first; the last one counts
+        self._arriving = 0  # between the cap's check and the list: a burst counts them too
         self._before: str | None = None
         self._turns = asyncio.Lock()  # made on the web server's loop, where serve() runs
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
-        if len(self._senders) >= MAX_SENDERS:
+        if len(self._senders) + self._arriving >= MAX_SENDERS:
             raise web.HTTPServiceUnavailable(text=f"{MAX_SENDERS} cameras are sending already\n")
-        # no permessage-deflate: JPEGs do not shrink, and a deflated 4 MB message costs 4 MB
-        # to inflate for a few kB sent (40 of them left +170 MB, issue #29)
-        socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_FRAME_BYTES, compress=False)
-        await socket.prepare(request)
-        async with self._turns:
-            self._senders.append(socket)
-            if len(self._senders) == 1:
-                self._before = self.controls.source_spec
-                await self._switch(BROWSER)
-                log.info("browser camera: %s sends; the source is browser", request.remote)
+        self._arriving += 1  # no await since the check: the check and the count are one step
+        try:
+            # no permessage-deflate: JPEGs do not shrink, and a deflated 4 MB message costs 4 MB
+            # to inflate for a few kB sent (40 of them left +170 MB, issue #29)
+            socket = web.WebSocketResponse(
+                heartbeat=10.0, max_msg_size=MAX_FRAME_BYTES, compress=False
+            )
+            await socket.prepare(request)
+            async with self._turns:
+                self._senders.append(socket)
+                if len(self._senders) == 1:
+                    self._before = self.controls.source_spec
+                    await self._switch(BROWSER)
+                    log.info("browser camera: %s sends; the source is browser", request.remote)
+        finally:
+            self._arriving -= 1
         try:
             async for message in socket:
                 if message.type == WSMsgType.BINARY and self._senders[-1] is socket:
