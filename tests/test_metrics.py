@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import time
 import urllib.request
 
 import pytest
@@ -18,6 +19,11 @@ def test_metrics_parse_and_match_the_status(tmp_path):
     try:
         ltsd = processes.small(tmp_path, "metrics", "--sink", "null",
                                "--sink", f"file:{tmp_path / 'rec.mp4'}")  # fmt: skip
+        for _ in range(100):  # a loaded machine may not have sent 10 frames yet: wait for them
+            with urllib.request.urlopen(f"{ltsd.base}/metrics", timeout=5) as reply:
+                if _frames_out(reply.read().decode()) > 10:
+                    break
+            time.sleep(0.1)
         status = ltsd.peer.status()
         with urllib.request.urlopen(f"{ltsd.base}/metrics", timeout=5) as reply:
             kind = reply.headers["Content-Type"]
@@ -44,3 +50,8 @@ def test_metrics_parse_and_match_the_status(tmp_path):
     sinks = {dict(key)["sink"]: value for (name, key), value in samples.items()
              if name == "ltsd_sink_up"}  # fmt: skip
     assert sinks == {"null": 1, f"file:{tmp_path / 'rec.mp4'}": 1}
+
+
+def _frames_out(text: str) -> float:
+    return next(sample.value for family in parser.text_string_to_metric_families(text)
+                for sample in family.samples if sample.name == "ltsd_frames_out_total")  # fmt: skip
