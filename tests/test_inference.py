@@ -129,6 +129,9 @@ def test_bf16_computes_the_same_world_within_a_level_or_two():
     assert got.dtype == torch.float32 and got.shape == reference.shape
     levels = (got - reference).abs() * 127.5
     assert 0 < levels.mean() < 1.0 and levels.max() < 4.0
+    if PACKING and precision_problem("bf16", torch.device("cpu")) is None:  # packed in bf16 too
+        convolutions = [m for m in bf16.generator.modules() if isinstance(m, FoldedConv)]
+        assert all(conv.packed_bytes() > 0 for conv in convolutions)
 
 
 def test_bf16_on_a_cpu_without_it_is_refused_in_one_line(monkeypatch):
