@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ltsd.config import Config
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda or mps"
-PRECISION_HELP = "fp32 (default) or bf16 (model.precision)"
+PRECISION_HELP = "auto (default: bf16 where the CPU has it natively), fp32 or bf16"
 if sys.platform == "darwin":  # read when torch starts (nothing here imports it): ops Metal lacks
     os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # then run on the CPU
 
@@ -548,7 +548,7 @@ def render_command(args: argparse.Namespace) -> int:
     from fractions import Fraction
 
     from ltsd.config import load_config
-    from ltsd.daemon import check_precision, pick_device, set_cpu_threads
+    from ltsd.daemon import pick_device, pick_precision, set_cpu_threads
     from ltsd.modelstore import load_model, model_path
     from ltsd.params import ParamStore
     from ltsd.pipeline import FrameProcessor
@@ -577,10 +577,10 @@ def render_command(args: argparse.Namespace) -> int:
         raise LtsdError(f"--fps: expected 1 to 240, got {args.fps:g}")
     setup_logging("quiet" if args.quiet else "info")
     device = pick_device(config.model.device)
-    check_precision(config.model.precision, device)
+    precision = pick_precision(config.model.precision, device)
     set_cpu_threads(config.model.cpu_threads)
     path = model_path(config.model.models_path(), config.model.name)
-    model = load_model(path, device, config.model.precision)
+    model = load_model(path, device, precision)
     processor = FrameProcessor(model, ParamStore(config.params), device, size)
     fps = Fraction(args.fps).limit_denominator(1001) if args.fps else None
     result = render(args.input, args.output, processor, fps, size, show_progress=not args.quiet)

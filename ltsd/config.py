@@ -64,10 +64,11 @@ class ModelConfig:
         doc="auto uses CUDA when present, else Apple's Metal (MPS), else the CPU",
     )
     precision: str = setting(
-        "fp32",
-        choices=("fp32", "bf16"),
-        doc="bf16: faster where the hardware has it (AMX, most GPUs), within ~1 level of 255; "
-        "on AVX-512 BF16 alone it measured slower (docs/performance.md)",
+        "auto",
+        choices=("auto", "fp32", "bf16"),
+        doc="bf16 computes in bfloat16: on a CPU with AVX-512 BF16 or AMX 0.8 of fp32's time, "
+        "the picture within a few levels of 255 (docs/performance.md); auto = bf16 on such a "
+        "CPU, else fp32",
     )
     cpu_threads: int = setting(
         0, 0, 256, doc="torch threads for CPU inference; 0 = half the cores (NDI needs the rest)"

@@ -26,7 +26,7 @@ plain one if they differ or the ops are missing, so another torch can only make 
 
 `precision` "bf16" runs the same form in bfloat16 (weights and activations; the image comes back
 as float32): for CPUs with AVX-512 BF16 or AMX, and GPUs. Its speed and error are measured
-(`ltsd bench --peers`, docs/performance.md); fp32 stays the default.
+(`ltsd bench --peers`, docs/performance.md); fp32 stays the default, the reference picture.
 """
 
 from __future__ import annotations

@@ -140,3 +140,17 @@ def test_bf16_on_a_cpu_without_it_is_refused_in_one_line(monkeypatch):
     problem = precision_problem("bf16", torch.device("cpu"))
     assert problem is not None and problem.startswith("model.precision: bf16 needs")
     assert "\n" not in problem
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch):
+    from ltsd.daemon import pick_precision
+    from ltsd.errors import ConfigError
+
+    cpu = torch.device("cpu")
+    native = precision_problem("bf16", cpu) is None
+    assert pick_precision("auto", cpu) == ("bf16" if native else "fp32")
+    assert pick_precision("fp32", cpu) == "fp32"
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert pick_precision("auto", cpu) == "fp32"
+    with pytest.raises(ConfigError, match="model.precision: bf16 needs"):
+        pick_precision("bf16", cpu)

@@ -52,9 +52,10 @@ def main() -> None:
     parser.add_argument("--models-dir", default="")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--synthetic", action="store_true", help="the table scene, not photos")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     args = parser.parse_args()
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
-    model = load_model(model_path(models_dir, args.model))
+    model = load_model(model_path(models_dir, args.model), precision=args.precision)
     size = model.info.resolution
     if args.synthetic:
         frames = scene_frames(size)
