@@ -52,15 +52,16 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # The shipped worlds were trained in two sittings: --minutes 62 (1,339 steps, λ_L1 100 for all),
 # then --resume --minutes 40 with these arguments (λ_L1 25 for the soft worlds); models/README.md.
 # OLD_RECIPE: the files trained before the pretrained-feature recipe (now ltsd train's default);
-# NEW_RECIPE: features, the fine-chroma loss and the pan-consistency loss (2026-12-02: clouds and
-# ocean, each in one sitting, on the image sets this script makes).
+# NEW_RECIPE: features, the fine-chroma loss and the pan-consistency loss (2026-12-02: clouds,
+# ocean and flowers, each in one sitting, on the image sets this script makes; space trained this
+# way drew grey haze, not nebulae, and kept the old recipe).
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 WORLDS: dict[str, list[str]] = {
     "space": ["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE],
     "ocean": ["--steps", "6500", "--l1-weight", "20", *NEW_RECIPE],
     "clouds": ["--steps", "5000", "--l1-weight", "20", *NEW_RECIPE],
-    "flowers": ["--steps", "6000", "--flips", "--l1-weight", "25", *OLD_RECIPE],
+    "flowers": ["--steps", "5000", "--flips", "--l1-weight", "20", *NEW_RECIPE],
     "fire": ["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE],
 }
 COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "16",
