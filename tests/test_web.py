@@ -106,11 +106,14 @@ def test_listen_brings_each_change_as_osc_until_ignore(daemon):
 
     async def session() -> tuple[list, list, list]:
         async with aiohttp.ClientSession() as client, client.ws_connect(url) as socket:
-            for address in ("/ltsd/pre/contrast", "/ltsd/norm/pre/contrast", "/ltsd/model"):
+            for address in ("/ltsd/pre/contrast", "/ltsd/norm/pre/contrast", "/ltsd/model",
+                            "/ltsd/standby", "/ltsd/schedule"):  # fmt: skip
                 await socket.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": address}))
             await asyncio.sleep(0.3)
             peer.send("/ltsd/pre/contrast", 2.0)
             peer.send("/ltsd/model", "teal")
+            peer.send("/ltsd/standby")
+            peer.send("/ltsd/wake")
             first = await heard_over(socket, 3.0)
             await socket.send_str(json.dumps({"COMMAND": "IGNORE", "DATA": "/ltsd/pre/contrast"}))
             await asyncio.sleep(0.3)
@@ -127,6 +130,10 @@ def test_listen_brings_each_change_as_osc_until_ignore(daemon):
         peer.send("/ltsd/model", "magenta")
     assert ("/ltsd/pre/contrast", 2.0) in first and ("/ltsd/norm/pre/contrast", 0.5) in first
     assert ("/ltsd/model", "teal") in first
+    assert ("/ltsd/standby", True) in first and ("/ltsd/standby", False) in first
+    assert not [address for address, _ in first if address == "/ltsd/error"]  # all listenable
+    _, _, body = get(daemon["base"] + "/ltsd/schedule")  # fired entries come there (none yet)
+    assert json.loads(body)["VALUE"] == [""] and json.loads(body)["ACCESS"] == 1
     assert second == [("/ltsd/norm/pre/contrast", 0.75)], "IGNORE stops that address only"
     assert third == []
 

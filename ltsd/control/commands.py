@@ -120,6 +120,7 @@ class Controls:
         self.scenes.load()
         self.morph = Morph(params)
         self._listeners: list[StateListener] = []
+        self.last_entry = ""  # the schedule entry that fired last (OSCQuery's /ltsd/schedule)
 
     def add_listener(self, listener: StateListener) -> None:
         """`listener(what, value)` hears model and source changes ("model", "source"); a switch
@@ -316,6 +317,7 @@ class Controls:
 
     def run_entry(self, entry: Entry) -> None:
         """What a schedule entry does; OSC subscribers and LISTEN hear `/ltsd/schedule TEXT`."""
+        self.last_entry = entry.text
         self._tell("schedule", entry.text)
         if entry.action == "standby":
             self.standby(True)

@@ -87,6 +87,9 @@ def namespace(osc: OscServer) -> dict[str, Any]:
         node.update({"TYPE": kind, "ACCESS": ACCESS_READ, "VALUE": [value], "DESCRIPTION": doc})
         if unit:
             node["UNIT"] = [unit]
+    node = _node_at(root, f"{prefix}/schedule")  # a LISTEN client hears each entry as it fires
+    node.update({"TYPE": "s", "ACCESS": ACCESS_READ, "VALUE": [osc.controls.last_entry],
+                 "DESCRIPTION": "the schedule entry that fired last ('' before any)"})  # fmt: skip
     return root
 
 
