@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda or mps"
 PRECISION_HELP = "auto (default: bf16 where the CPU has it natively), fp32 or bf16"
+RUNTIME_HELP = "torch (default) or openvino (CPU only; pip install -e '.[openvino]')"
 if sys.platform == "darwin":  # read when torch starts (nothing here imports it): ops Metal lacks
     os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # then run on the CPU
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--models-dir", help="folder of .safetensors models")
     run.add_argument("--device", help=DEVICE_HELP)
     run.add_argument("--precision", help=PRECISION_HELP)
+    run.add_argument("--runtime", help=RUNTIME_HELP)
     run.add_argument("--frames", type=int, help="stop cleanly after N output frames")
     run.add_argument("--osc-host", help="address OSC listens on (0.0.0.0 for the LAN)")
     run.add_argument("--osc-port", type=int, help="UDP port for OSC (default 9000)")
@@ -194,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--fps", type=float, help="output frame rate (default: the input's)")
     render.add_argument("--device", help=DEVICE_HELP)
     render.add_argument("--precision", help=PRECISION_HELP)
+    render.add_argument("--runtime", help=RUNTIME_HELP)
     render.add_argument("--quiet", action="store_true", help="no progress line")
     render.set_defaults(handler=render_command)
 
@@ -271,6 +274,7 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("model", "models_dir"): args.models_dir,
         ("model", "device"): args.device,
         ("model", "precision"): args.precision,
+        ("model", "runtime"): args.runtime,
         ("osc", "host"): args.osc_host,
         ("osc", "port"): args.osc_port,
         ("osc", "oscquery_port"): args.oscquery_port,
@@ -479,7 +483,14 @@ def bench_peers_command(args: argparse.Namespace) -> int:
 
     from ltsd.config import ModelConfig
     from ltsd.daemon import set_cpu_threads
-    from ltsd.harness.peers import bf16_levels, compare, markdown, runtimes
+    from ltsd.harness.peers import (
+        bf16_levels,
+        compare,
+        load_costs,
+        load_markdown,
+        markdown,
+        runtimes,
+    )  # fmt: skip
     from ltsd.modelstore import model_path, read_info
 
     if args.rounds < 1 or args.runs < 1:
@@ -501,6 +512,7 @@ def bench_peers_command(args: argparse.Namespace) -> int:
         mean, most = bf16_levels(path)
         table += (f"\n\nltsd bf16 against fp32 on the six sample photographs, as played: mean "
                   f"{mean:.2f}, max {most:.1f} levels of 255")  # fmt: skip
+    table += "\n\n" + load_markdown(load_costs(path))
     return publish_table(header, table, args.output)
 
 
@@ -548,7 +560,7 @@ def render_command(args: argparse.Namespace) -> int:
     from fractions import Fraction
 
     from ltsd.config import load_config
-    from ltsd.daemon import pick_device, pick_precision, set_cpu_threads
+    from ltsd.daemon import pick_device, pick_precision, pick_runtime, set_cpu_threads
     from ltsd.modelstore import load_model, model_path
     from ltsd.params import ParamStore
     from ltsd.pipeline import FrameProcessor
@@ -560,6 +572,7 @@ def render_command(args: argparse.Namespace) -> int:
         ("models_dir", args.models_dir),
         ("device", args.device),
         ("precision", args.precision),
+        ("runtime", args.runtime),
     ):
         if value is not None:
             overrides.setdefault("model", {})[key] = value
@@ -578,9 +591,10 @@ def render_command(args: argparse.Namespace) -> int:
     setup_logging("quiet" if args.quiet else "info")
     device = pick_device(config.model.device)
     precision = pick_precision(config.model.precision, device)
+    runtime = pick_runtime(config.model.runtime, device)
     set_cpu_threads(config.model.cpu_threads)
     path = model_path(config.model.models_path(), config.model.name)
-    model = load_model(path, device, precision)
+    model = load_model(path, device, precision, runtime)
     processor = FrameProcessor(model, ParamStore(config.params), device, size)
     fps = Fraction(args.fps).limit_denominator(1001) if args.fps else None
     result = render(args.input, args.output, processor, fps, size, show_progress=not args.quiet)

@@ -70,6 +70,13 @@ class ModelConfig:
         "the picture within a few levels of 255 (docs/performance.md); auto = bf16 on such a "
         "CPU, else fp32",
     )
+    runtime: str = setting(
+        "torch",
+        choices=("torch", "openvino"),
+        doc="openvino runs the world on OpenVINO (CPU only, the [openvino] extra): about 0.9 of "
+        "torch's time for fp32 (docs/performance.md); falls back to torch, saying so, where it "
+        "cannot",
+    )
     cpu_threads: int = setting(
         0, 0, 256, doc="torch threads for CPU inference; 0 = half the cores (NDI needs the rest)"
     )

@@ -27,6 +27,7 @@ from ltsd.heap import hold_heap
 from ltsd.inference import precision_problem
 from ltsd.library import ModelLibrary
 from ltsd.logs import live_line
+from ltsd.openvino_runtime import openvino_missing
 from ltsd.params import ParamStore
 from ltsd.pipeline import OutputPlan, Pipeline
 from ltsd.reload import ConfigReloader
@@ -58,6 +59,18 @@ def pick_precision(choice: str, device: torch.device) -> str:
     problem = precision_problem(choice, device)
     if problem:
         raise ConfigError(problem)
+    return choice
+
+
+def pick_runtime(choice: str, device: torch.device) -> str:
+    """'openvino' where it can run (installed, on the CPU), else 'torch', saying why in one line:
+    a missing extra must not stop a show that torch can play."""
+    if choice != "openvino":
+        return choice
+    problem = openvino_missing() if device.type == "cpu" else f"it runs on the CPU, not {device}"
+    if problem:
+        log.warning("model.runtime: openvino not used (%s); running on torch", problem)
+        return "torch"
     return choice
 
 
@@ -109,11 +122,12 @@ class Daemon:
         self._install_signal_handlers()  # first: a signal during start-up is a clean stop too
         device = pick_device(config.model.device)
         precision = pick_precision(config.model.precision, device)
+        runtime = pick_runtime(config.model.runtime, device)
         scheduler = make_scheduler(config, self._run_entry)  # a bad entry: one line, nothing open
         set_cpu_threads(config.model.cpu_threads)
         hold_heap()
         library = ModelLibrary(config.model.models_path(), device, config.model.memory_budget_mb,
-                               precision)  # fmt: skip
+                               precision, runtime)  # fmt: skip
         model = library.get(config.model.name)
         params = ParamStore(config.params)
         plan = OutputPlan(
@@ -129,7 +143,10 @@ class Daemon:
         pipeline.notifier = ServiceNotifier()
         controls = self.controls = Controls(pipeline, library, params, config, open_source)
         surfaces = ControlSurfaces(config, controls)
-        reporter = self.reporter = StatusReporter(pipeline, f"{device} {precision}", config.log)
+        on_runtime = "" if runtime == "torch" else f" via {runtime}"
+        reporter = self.reporter = StatusReporter(
+            pipeline, f"{device} {precision}{on_runtime}", config.log
+        )
 
         def apply_live(new: Config) -> None:
             surfaces.reconfigure(new)
@@ -140,9 +157,9 @@ class Daemon:
             surfaces.start()
             scheduler.start()
             log.info(
-                "ltsd: %s → model %r (%dx%d) on %s in %s → %s",
+                "ltsd: %s → model %r (%dx%d) on %s in %s%s → %s",
                 source.description, model.name, model.info.resolution, model.info.resolution,
-                device, precision, sink.description,
+                device, precision, on_runtime, sink.description,
             )  # fmt: skip
             # not a daemon thread: torch aborts the process if one is still inside it at exit
             preload = threading.Thread(

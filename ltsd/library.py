@@ -28,11 +28,17 @@ class ModelLibrary:
     """Thread-safe; loading runs in the caller's thread (OSC, start-up), never the frame thread."""
 
     def __init__(
-        self, models_dir: Path, device: torch.device, budget_mb: float, precision: str = "fp32"
+        self,
+        models_dir: Path,
+        device: torch.device,
+        budget_mb: float,
+        precision: str = "fp32",
+        runtime: str = "torch",
     ) -> None:
         self.models_dir = models_dir
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.budget_bytes = int(budget_mb * 1e6)
         self._cache: OrderedDict[str, tuple[float, LoadedModel]] = OrderedDict()
         self._lock = threading.Lock()
@@ -55,7 +61,7 @@ class ModelLibrary:
             if cached is not None and cached[0] == modified:
                 self._cache.move_to_end(name)
                 return cached[1]
-            model = load_model(path, self.device, self.precision)
+            model = load_model(path, self.device, self.precision, self.runtime)
             self._cache[name] = (modified, model)
             self._cache.move_to_end(name)
             self._evict(keep=name)

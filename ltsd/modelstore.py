@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 from ltsd.errors import ModelError, first_line
 from ltsd.generator import GeneratorSpec, UNetGenerator
 from ltsd.inference import PRECISIONS, InferenceGenerator, for_inference
+from ltsd.openvino_runtime import OpenVinoGenerator
 
 SUFFIX = ".safetensors"
 METADATA_KEY = "ltsd"
@@ -71,10 +72,11 @@ class ModelInfo:
 
 @dataclass(frozen=True, slots=True)
 class LoadedModel:
-    """A model ready to run: its generator is the inference form (`ltsd.inference`)."""
+    """A model ready to run: its generator is the inference form (`ltsd.inference`), or the
+    trained form compiled by OpenVINO (`ltsd.openvino_runtime`)."""
 
     info: ModelInfo
-    generator: InferenceGenerator
+    generator: InferenceGenerator | OpenVinoGenerator
     path: Path
 
     @property
@@ -88,6 +90,11 @@ class LoadedModel:
         """What its generator computes in: a key of `ltsd.inference.PRECISIONS`."""
         dtype = self.generator.dtype
         return next(name for name, kind in PRECISIONS.items() if kind == dtype)
+
+    @property
+    def runtime(self) -> str:
+        """What runs its generator: a key of `ltsd.openvino_runtime.RUNTIMES`."""
+        return "openvino" if isinstance(self.generator, OpenVinoGenerator) else "torch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,20 +157,25 @@ def read_info(path: Path) -> ModelInfo:
 
 
 def load_model(
-    path: Path, device: torch.device | str = "cpu", precision: str = "fp32"
+    path: Path, device: torch.device | str = "cpu", precision: str = "fp32", runtime: str = "torch"
 ) -> LoadedModel:
     """Load a model to run: channels-last, in `ltsd.inference`'s form, on `device`, computing in
-    `precision` (fp32 or bf16; images in and out are float32 either way).
+    `precision` (fp32 or bf16; images in and out are float32 either way); with `runtime`
+    "openvino" (CPU only, `ltsd.daemon.pick_runtime` decides) compiled by OpenVINO instead.
 
     A missing file, a corrupt one, or weights that do not match the metadata's architecture raise
     ModelError naming the file.
     """
     try:
         info, trained = load_trained(path, device)
-        generator = for_inference(trained, precision)
+        generator: InferenceGenerator | OpenVinoGenerator
+        if runtime == "openvino":
+            generator = OpenVinoGenerator(trained, PRECISIONS[precision], torch.get_num_threads())
+        else:
+            generator = for_inference(trained, precision)
         side = info.resolution
         frame = torch.zeros(1, info.architecture.in_channels, side, side, device=device)
-        with torch.inference_mode():  # packs the weights now, not in the frame thread on first use
+        with torch.inference_mode():  # packs (compiles) now, not in the frame thread on first use
             generator(frame.contiguous(memory_format=torch.channels_last))
     except ModelError:
         raise

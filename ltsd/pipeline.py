@@ -253,7 +253,7 @@ class Pipeline:
     def switch_model(self, path: Path) -> str | None:
         """Load another model and cut to it; on any problem keep the current one and say why."""
         try:
-            model = load_model(path, self.device, self.model.precision)
+            model = load_model(path, self.device, self.model.precision, self.model.runtime)
         except ModelError as error:
             log.error("%s (keeping model %r)", error, self.model.name)
             return str(error)

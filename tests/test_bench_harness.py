@@ -39,12 +39,21 @@ def test_every_received_frame_has_a_send_time_it_arrived_after(processes, tmp_pa
 def test_bench_peers_times_ltsd_against_torch_eager_with_the_same_outputs():
     result = run_ltsd("bench", "--peers", "--rounds", "2", "--runs", "2", timeout_s=300)
     assert result.returncode == 0, result.stderr
-    rows = {line.split("|")[1].strip(): line.split("|")[2:5] for line in result.stdout.splitlines()
-            if line.startswith("| ") and not line.startswith("| runtime")}  # fmt: skip
+    timings, loads = (
+        [line.split("|")[1:-1] for line in table.splitlines()[2:]]
+        for table in result.stdout.split("\n\n")
+        if table.startswith("| runtime |")
+    )
+    rows = {name.strip(): cells for name, *cells in timings}
     assert {"ltsd", "torch eager"} <= set(rows)
     assert float(rows["ltsd"][1]) == 1.0  # its ratio to itself
     bf16 = rows.pop("ltsd bf16", None)  # where the CPU has AVX-512 BF16 or AMX
-    assert all(float(difference) < 1e-4 for _, _, difference in rows.values())
+    assert all(float(cells[3]) < 1e-4 for cells in rows.values())
     if bf16 is not None:
-        assert 0 < float(bf16[2]) < 0.03  # bfloat16's 8-bit mantissa: a few levels at most
+        assert 0 < float(bf16[3]) < 0.03  # bfloat16's 8-bit mantissa: a few levels at most
         assert "ltsd bf16 against fp32 on the six sample photographs" in result.stdout
+    runtimes = {name.strip(): (float(seconds), float(grown)) for name, seconds, grown in loads}
+    if "OpenVINO f32" in rows:  # installed: ltsd runs it too, and says what it costs to load
+        assert float(rows["OpenVINO f32"][2]) == 1.0
+        assert "ltsd via OpenVINO" in rows and set(runtimes) == {"torch", "openvino"}
+    assert all(seconds > 0 and grown > 0 for seconds, grown in runtimes.values())

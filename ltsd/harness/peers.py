@@ -3,9 +3,10 @@ process, interleaved round by round so that a busy moment of the machine costs e
 alike (issue #27).
 
 Runtimes: ltsd's inference form (what `ltsd run` plays), the same in bf16 (`model.precision`,
-where the CPU has AVX-512 BF16 or AMX), torch eager (the trained module in eval mode), and, when
-installed, ONNX Runtime (all graph optimisations) and OpenVINO (f32 precision hint) on the same
-ONNX export. Each round times every runtime once over `forwards` calls; the
+where the CPU has AVX-512 BF16 or AMX), ltsd via OpenVINO (`model.runtime: openvino`, as the
+daemon calls it), torch eager (the trained module in eval mode), and, when installed, ONNX Runtime
+(all graph optimisations) and OpenVINO (f32 precision hint, called as its documentation shows) on
+the same ONNX export. Each round times every runtime once over `forwards` calls; the
 table gives each one's median ms a forward, its median ratio to ltsd's time in the same rounds,
 and its largest output difference from the trained form.
 """
@@ -24,6 +25,7 @@ import torch
 
 from ltsd.inference import precision_problem
 from ltsd.modelstore import load_model, load_trained
+from ltsd.openvino_runtime import openvino_missing
 
 Forward = Callable[[np.ndarray], np.ndarray]
 
@@ -33,6 +35,7 @@ class PeerTiming:
     runtime: str
     median_ms: float
     ratio_to_ltsd: float
+    ratio_to_openvino: float | None  # None when OpenVINO is not installed
     max_difference: float
 
 
@@ -52,6 +55,8 @@ def runtimes(path: Path, size: int, threads: int) -> dict[str, Forward]:
     found["ltsd"] = torch_forward(inference)
     if precision_problem("bf16", torch.device("cpu")) is None:
         found["ltsd bf16"] = torch_forward(load_model(path, precision="bf16").generator)
+    if openvino_missing() is None:
+        found["ltsd via OpenVINO"] = torch_forward(load_model(path, runtime="openvino").generator)
     found["torch eager"] = torch_forward(trained.eval())
     onnx = _onnx_bytes(trained, info.architecture.in_channels, size)
     if onnx is None:
@@ -108,20 +113,75 @@ def compare(
             for _ in range(forwards):
                 run(image)
             times[name].append((time.perf_counter() - began) * 1000 / forwards)
+
+    def ratio(measured: list[float], to: str) -> float | None:
+        """The median over rounds of this runtime's time over `to`'s in the same round."""
+        if to not in times:
+            return None
+        pairs = zip(measured, times[to], strict=True)
+        return statistics.median(mine / theirs for mine, theirs in pairs)
+
     rows = []
     for name, measured in times.items():
-        ratios = [mine / theirs for mine, theirs in zip(measured, times["ltsd"], strict=True)]
-        rows.append(PeerTiming(name, statistics.median(measured), statistics.median(ratios),
+        to_ltsd, to_openvino = ratio(measured, "ltsd"), ratio(measured, "OpenVINO f32")
+        assert to_ltsd is not None
+        rows.append(PeerTiming(name, statistics.median(measured), to_ltsd, to_openvino,
                                differences[name]))  # fmt: skip
     return rows
 
 
 def markdown(rows: list[PeerTiming]) -> str:
-    lines = ["| runtime | median ms | ratio to ltsd (per round, median) | max difference |",
-             "|---|---|---|---|"]  # fmt: skip
+    lines = ["| runtime | median ms | ratio to ltsd | ratio to OpenVINO f32 | max difference |",
+             "|---|---|---|---|---|"]  # fmt: skip
     for row in rows:
+        to_openvino = "–" if row.ratio_to_openvino is None else f"{row.ratio_to_openvino:.2f}"
         lines.append(f"| {row.runtime} | {row.median_ms:.2f} | {row.ratio_to_ltsd:.2f} | "
-                     f"{row.max_difference:.1e} |")  # fmt: skip
+                     f"{to_openvino} | {row.max_difference:.1e} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+@dataclass
+class LoadCost:
+    runtime: str
+    seconds: float
+    resident_mb: float
+
+
+def load_costs(path: Path) -> list[LoadCost]:
+    """What loading the world costs each of ltsd's runtimes: wall time until it can play (the
+    first forward included: torch packs its weights, OpenVINO compiles) and the growth of the
+    process's resident memory, each in a fresh interpreter so neither inherits the other's."""
+    import json
+    import subprocess
+    import sys
+
+    found = ["torch"] + (["openvino"] if openvino_missing() is None else [])
+    costs = []
+    for runtime in found:
+        script = (
+            "import json, resource, time, torch, sys\n"
+            "from pathlib import Path\n"
+            "from ltsd.modelstore import load_model\n"
+            "torch.set_num_threads(1)\n"
+            "torch.zeros(1).add_(1)\n"
+            "def resident(): return int(open('/proc/self/statm').read().split()[1]) * 4096\n"
+            "before, began = resident(), time.perf_counter()\n"
+            f"load_model(Path({str(path)!r}), runtime={runtime!r})\n"
+            "print(json.dumps([time.perf_counter() - began, resident() - before]))\n"
+        )
+        # the openvino module imports beforehand, so only the world's own cost is measured
+        if runtime == "openvino":
+            script = "import openvino, onnx\n" + script
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=True)  # fmt: skip
+        seconds, grown = json.loads(done.stdout.strip().splitlines()[-1])
+        costs.append(LoadCost(runtime, seconds, grown / 1e6))
+    return costs
+
+
+def load_markdown(costs: list[LoadCost]) -> str:
+    lines = ["| runtime | load (s, until it plays) | resident memory added (MB) |", "|---|---|---|"]
+    lines += [f"| {cost.runtime} | {cost.seconds:.2f} | {cost.resident_mb:.0f} |" for cost in costs]
     return "\n".join(lines)
 
 
