@@ -331,6 +331,9 @@ def precision_problem(precision: str, device: torch.device) -> str | None:
     if precision == "bf16" and device.type == "cpu" and not _cpu_has_bf16():
         return ("model.precision: bf16 needs a CPU with AVX-512 BF16 or AMX (this one has "
                 "neither: it would run emulated, several times slower); use fp32")  # fmt: skip
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported(False):
+        return (f"model.precision: bf16 needs a GPU that computes it natively (Ampere or newer; "
+                f"{torch.cuda.get_device_name(device)} does not); use fp32")  # fmt: skip
     return None
 
 

@@ -63,37 +63,45 @@ class Status:
 
     def lines(self) -> dict[str, float | str]:
         """The status lines (`/ltsd/status/NAME`), as sent once a second to subscribers."""
-        return {
-            "fps": float(self.fps),
-            "latency": float(self.latency_ms),
-            "model": self.model,
-            "source": self.source,
-            "input": "live" if self.input_live else "lost",
-            "input_fps": float(self.input_fps),
-            "uptime": float(self.uptime_s),
-            "frames_dropped": int(self.frames_dropped),
-            "source_losses": int(self.source_losses),
-            "last_error": self.last_error,
-            "memory": round(self.memory_bytes / 2**20, 1),
-            "outputs_down": ", ".join(name for name, up in self.outputs.items() if not up),
-        }
+        return {name: line.read(self) for name, line in STATUS_LINES.items()}
 
 
-# name → (OSC type, unit, description) of each status line, for OSCQuery and docs/osc.md
-STATUS_LINES: dict[str, tuple[str, str, str]] = {
-    "fps": ("f", "", "frames a second going out (held frames too, while the input is lost)"),
-    "latency": ("f", "ms", "camera frame in to world frame out"),
-    "model": ("s", "", "the world that plays"),
-    "source": ("s", "", "what the camera is"),
-    "input": ("s", "", "live, or lost while the source sends nothing (frames are held)"),
-    "input_fps": ("f", "", "frames a second arriving from the source (falls while lost)"),
-    "uptime": ("f", "s", "seconds since ltsd started"),
-    "frames_dropped": ("i", "", "frames that failed to process, since start"),
-    "source_losses": ("i", "", "times the input was lost, since start"),
-    "last_error": ("s", "", "the newest warning or error ('' when none)"),
-    "memory": ("f", "MB", "resident memory of the process"),
-    "outputs_down": ("s", "", "outputs that stopped (a full disk…), comma-separated; '' = none"),
-}
+@dataclass(frozen=True, slots=True)
+class StatusLine:
+    """One `/ltsd/status/NAME` line: its OSC type, unit and description (for OSCQuery and
+    docs/osc.md), and how it is read from the status — all in one place, so they cannot part."""
+
+    kind: str
+    unit: str
+    doc: str
+    read: Callable[[Status], float | str]
+
+
+STATUS_LINES: dict[str, StatusLine] = {
+    "fps": StatusLine("f", "", "frames a second going out (held frames too, while the input is "
+                      "lost)", lambda s: float(s.fps)),
+    "latency": StatusLine("f", "ms", "camera frame in to world frame out",
+                          lambda s: float(s.latency_ms)),
+    "model": StatusLine("s", "", "the world that plays", lambda s: s.model),
+    "source": StatusLine("s", "", "what the camera is", lambda s: s.source),
+    "input": StatusLine("s", "", "live, or lost while the source sends nothing (frames are held)",
+                        lambda s: "live" if s.input_live else "lost"),
+    "input_fps": StatusLine("f", "", "frames a second arriving from the source (falls while "
+                            "lost)", lambda s: float(s.input_fps)),
+    "uptime": StatusLine("f", "s", "seconds since ltsd started", lambda s: float(s.uptime_s)),
+    "frames_dropped": StatusLine("i", "", "frames that failed to process, since start",
+                                 lambda s: int(s.frames_dropped)),
+    "source_losses": StatusLine("i", "", "times the input was lost, since start",
+                                lambda s: int(s.source_losses)),
+    "last_error": StatusLine("s", "", "the newest warning or error ('' when none)",
+                             lambda s: s.last_error),
+    "memory": StatusLine("f", "MB", "resident memory of the process",
+                         lambda s: round(s.memory_bytes / 2**20, 1)),
+    "outputs_down": StatusLine(
+        "s", "", "outputs that stopped (a full disk…), comma-separated; '' = none",
+        lambda s: ", ".join(name for name, up in s.outputs.items() if not up),
+    ),
+}  # fmt: skip
 
 
 class Controls:

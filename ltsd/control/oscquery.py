@@ -82,11 +82,12 @@ def namespace(osc: OscServer) -> dict[str, Any]:
         else:  # a command: a bang (nil) that a trigger or a button's press sends
             node.update({"TYPE": "N", "ACCESS": ACCESS_WRITE, "VALUE": [None]})
     for name, value in status.lines().items():
-        kind, unit, doc = STATUS_LINES[name]
+        line = STATUS_LINES[name]
         node = _node_at(root, f"{prefix}/status/{name}")
-        node.update({"TYPE": kind, "ACCESS": ACCESS_READ, "VALUE": [value], "DESCRIPTION": doc})
-        if unit:
-            node["UNIT"] = [unit]
+        node.update({"TYPE": line.kind, "ACCESS": ACCESS_READ, "VALUE": [value],
+                     "DESCRIPTION": line.doc})  # fmt: skip
+        if line.unit:
+            node["UNIT"] = [line.unit]
     node = _node_at(root, f"{prefix}/schedule")  # a LISTEN client hears each entry as it fires
     node.update({"TYPE": "s", "ACCESS": ACCESS_READ, "VALUE": [osc.controls.last_entry],
                  "DESCRIPTION": "the schedule entry that fired last ('' before any)"})  # fmt: skip
