@@ -182,6 +182,7 @@ class PhaseUp(nn.Module):
                             :, :, kernel_row, kernel_column
                         ].t()
         self.out_channels = out_channels
+        self.input_padded = input_padded
         self.pad_output = pad_output
         pads_itself = transposed.edge != "zeros" and not input_padded
         self.conv = FoldedConv(

@@ -170,7 +170,7 @@ def load_model(
         info, trained = load_trained(path, device)
         generator: InferenceGenerator | OpenVinoGenerator
         if runtime == "openvino":
-            generator = OpenVinoGenerator(trained, PRECISIONS[precision], torch.get_num_threads())
+            generator = OpenVinoGenerator(trained, precision, torch.get_num_threads())
         else:
             generator = for_inference(trained, precision)
         side = info.resolution
