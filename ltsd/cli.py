@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--random-ngf", type=int, default=0,
         help="--e2e: a random-weights world of the shipped architecture this wide, not --model",
     )  # fmt: skip
+    bench.add_argument("--precision", help="--e2e: ltsd run's --precision")
+    bench.add_argument("--runtime", help="--e2e: ltsd run's --runtime")
     bench.add_argument(
         "--osc-flood",
         type=int,
@@ -399,6 +401,9 @@ def _bench_e2e(args: argparse.Namespace) -> int:
                     "--oscquery-port", "0"]  # fmt: skip
         if args.models_dir:
             ltsd_run += ["--models-dir", args.models_dir]
+        for flag in ("precision", "runtime"):
+            if getattr(args, flag):
+                ltsd_run += [f"--{flag}", getattr(args, flag)]
         runs.append(measure("ltsd", ltsd_run, shape))
         if args.osc_flood:
             runs.append(measure("ltsd", ltsd_run, shape, osc_port, args.osc_flood))
@@ -412,6 +417,7 @@ def _bench_e2e(args: argparse.Namespace) -> int:
         print(markdown(runs[first:]), flush=True)
     header = (
         f"End to end over NDI on loopback, model {args.model}, device {args.device}, "
+        f"precision {args.precision or 'auto'}, runtime {args.runtime or 'torch'}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs, {args.seconds:g} s per run"
     )
     return publish_table(header, markdown(runs), args.output)
