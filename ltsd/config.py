@@ -73,9 +73,9 @@ class ModelConfig:
     runtime: str = setting(
         "torch",
         choices=("torch", "openvino"),
-        doc="openvino runs the world on OpenVINO (CPU only, the [openvino] extra): about 0.9 of "
-        "torch's time for fp32 (docs/performance.md); falls back to torch, saying so, where it "
-        "cannot",
+        doc="openvino runs the world on OpenVINO and ltsd's outer levels (CPU only, the "
+        "[openvino] extra): fp32 in 0.83-0.91 of torch's time (docs/performance.md); falls back "
+        "to torch, saying so, where it cannot",
     )
     cpu_threads: int = setting(
         0, 0, 256, doc="torch threads for CPU inference; 0 = half the cores (NDI needs the rest)"
