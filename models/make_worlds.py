@@ -54,13 +54,15 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # OLD_RECIPE: the files trained before the pretrained-feature recipe (now ltsd train's default);
 # NEW_RECIPE: features, the fine-chroma loss and the pan-consistency loss (2026-12-02: clouds,
 # ocean and flowers, each in one sitting, on the image sets this script makes; space trained this
-# way drew grey haze, not nebulae, and kept the old recipe).
+# way drew grey haze, not nebulae, and kept the old recipe). Clouds and ocean are twice as wide
+# (--ngf 16, session 14): trained in two sittings, 2,728 / 2,744 steps (cut by a time limit),
+# then --resume to 6,000, so a rerun in one sitting is a close relative, not the same file.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 WORLDS: dict[str, list[str]] = {
     "space": ["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE],
-    "ocean": ["--steps", "6500", "--l1-weight", "20", *NEW_RECIPE],
-    "clouds": ["--steps", "5000", "--l1-weight", "20", *NEW_RECIPE],
+    "ocean": ["--steps", "6000", "--ngf", "16", "--l1-weight", "20", *NEW_RECIPE],
+    "clouds": ["--steps", "6000", "--ngf", "16", "--l1-weight", "20", *NEW_RECIPE],
     "flowers": ["--steps", "5000", "--flips", "--l1-weight", "20", *NEW_RECIPE],
     "fire": ["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE],
 }
