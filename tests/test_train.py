@@ -147,6 +147,7 @@ def test_ctrl_c_checkpoints_exports_and_exits_cleanly(images_dir: Path, tmp_path
     _, rest = trainer.communicate(timeout=60)
     assert trainer.returncode == 0, rest
     assert "Traceback" not in rest
+    assert "interrupted at step" in rest  # stopped by the Ctrl-C, not by finishing
     assert (run_dir / "checkpoint.safetensors").is_file()
     steps = load_model(tmp_path / "stopped.safetensors").info.provenance["steps"]
     assert 0 < steps < 100000

@@ -21,10 +21,13 @@ import copy
 import dataclasses
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
@@ -189,8 +192,9 @@ def train(settings: TrainSettings) -> TrainResult:
         "training %r on %d images, %s, %s%s", settings.name, len(images), spec, device,
         f", rank {cluster.rank} of {cluster.world_size}" if cluster.world_size > 1 else "",
     )  # fmt: skip
+    ctrl_c = _CtrlC()
     try:
-        while not cluster.all_agree(progress_line.finished(step)):
+        while not cluster.all_agree(progress_line.finished(step) or ctrl_c.requested.is_set()):
             set_learning_rate(tuple(optimizers.values()), settings, step)
             if settings.pan_weight:
                 wide = random_crops(images, settings.batch_size, settings.resolution, recipe, rng,
@@ -251,10 +255,13 @@ def train(settings: TrainSettings) -> TrainResult:
             if step % settings.sample_every == 0 and cluster.is_main:
                 write_sample_sheet(run_dir / "samples" / f"step_{step:06d}.png", average.module,
                                    sample_inputs, sample_targets)  # fmt: skip
-    except KeyboardInterrupt:
-        log.info("interrupted at step %d; checkpointing and exporting", step)
+    except KeyboardInterrupt:  # a second Ctrl-C
+        ctrl_c.requested.set()
     finally:
         progress_line.close()
+        ctrl_c.restore()
+    if ctrl_c.requested.is_set():
+        log.info("interrupted at step %d; checkpointing and exporting", step)
     save()
 
     info = ModelInfo(
@@ -292,6 +299,30 @@ def train(settings: TrainSettings) -> TrainResult:
         log.info("wrote %s", path)
     cluster.close()
     return TrainResult(path, step, l1_avg, adversarial_avg, exported=cluster.is_main)
+
+
+class _CtrlC:
+    """Ctrl-C (SIGINT) asks training to stop after the step it is in, then checkpoint and export.
+
+    A flag the loop reads (`requested`), not Python's KeyboardInterrupt: that exception is raised
+    wherever the signal lands, and where it lands in a finaliser it is printed and dropped —
+    under load the suite saw a trainer carry on after Ctrl-C. A second Ctrl-C raises
+    KeyboardInterrupt as usual. Off the main thread signals cannot be caught: the flag stays.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._request)
+
+    def _request(self, signum: int, frame: object) -> None:
+        self.requested.set()
+        signal.signal(signal.SIGINT, self._previous)
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def uses_features(settings: TrainSettings) -> bool:
