@@ -134,14 +134,23 @@ class UNetGenerator(nn.Module):
         self.ups = nn.ModuleList(ups)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(image), len(self.ups))
+
+    def encode(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Each encoder level's output, outermost first (the last is the bottleneck)."""
         skips = []
         features = image
         for down in self.downs:
             features = down(features)
             skips.append(features)
+        return skips
+
+    def decode(self, skips: list[torch.Tensor], levels: int) -> torch.Tensor:
+        """The output of the first `levels` decoder levels (all of them: the image); decoder
+        level k > 0 joins its input with skips[-1 - k]."""
         features = self.ups[0](skips[-1])
-        for up, skip in zip(self.ups[1:], reversed(skips[:-1]), strict=True):
-            features = up(torch.cat([features, skip], dim=1))
+        for level in range(1, levels):
+            features = self.ups[level](torch.cat([features, skips[-1 - level]], dim=1))
         return features
 
 

@@ -55,8 +55,7 @@ class OpenVinoGenerator:
         import openvino
 
         self.dtype = PRECISIONS[precision]
-        tail = _phase_tail(trained, precision)
-        self.tail = tail or []
+        self.tail = tail = _phase_tail(trained, precision)  # empty: OpenVINO runs it whole
         self._core = openvino.Core()
         self._config = {
             "INFERENCE_PRECISION_HINT": _HINTS[self.dtype],
@@ -64,10 +63,10 @@ class OpenVinoGenerator:
             "PERFORMANCE_HINT": "LATENCY",
             "ENABLE_CPU_PINNING": "NO",  # NDI's and ltsd's own threads share these cores
         }
-        head = trained if tail is None else _Head(trained, len(tail), tail[0].input_padded)
-        outputs = 1 if tail is None else len(tail)  # the first level's input, the others' skips
+        head = _Head(trained, len(tail), tail[0].input_padded) if tail else trained
+        outputs = max(1, len(tail))  # the first level's input and the others' skips, or the image
         model = self._core.read_model(_onnx(head, trained.spec, outputs))
-        if tail is not None:  # hand the phase levels their inputs channels-last, as they run
+        if tail:  # hand the phase levels their inputs channels-last, as they run
             steps = openvino.preprocess.PrePostProcessor(model)
             for index in range(len(model.outputs)):
                 steps.output(index).tensor().set_layout(openvino.Layout("NHWC"))
@@ -108,14 +107,14 @@ class OpenVinoGenerator:
         return request
 
 
-def _phase_tail(trained: UNetGenerator, precision: str) -> list[PhaseUp] | None:
+def _phase_tail(trained: UNetGenerator, precision: str) -> list[PhaseUp]:
     """The inference form's last TAIL_LEVELS decoder levels, when they are phase convolutions
-    of the pix2pix layout; None when the world runs on OpenVINO whole."""
+    of the pix2pix layout; none when the world runs on OpenVINO whole."""
     if trained.spec.layout != "pix2pix" or len(trained.ups) <= TAIL_LEVELS:
-        return None
+        return []
     tail = list(for_inference(trained, precision).ups[-TAIL_LEVELS:])
     if not all(isinstance(level, PhaseUp) for level in tail):
-        return None
+        return []
     return tail  # type: ignore[return-value]
 
 
@@ -129,20 +128,14 @@ class _Head(nn.Module):
         self.trained, self.tail, self.pad = trained, tail, pad
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        skips = []
-        features = image
-        for down in self.trained.downs:
-            features = down(features)
-            skips.append(features)
-        ups = self.trained.ups
-        first = len(ups) - self.tail  # decoder level k joins skips[-1 - k]
-        features = ups[0](skips[-1])
-        for level in range(1, first):
-            features = ups[level](torch.cat([features, skips[-1 - level]], dim=1))
+        skips = self.trained.encode(image)
+        levels = len(self.trained.ups)
+        first = levels - self.tail  # decoder level k joins skips[-1 - k]
+        features = self.trained.decode(skips, first)
         handed = F.relu(torch.cat([features, skips[-1 - first]], dim=1))
         if self.pad:
             handed = F.pad(handed, (1, 1, 1, 1), mode="replicate")
-        return (handed, *(skips[-1 - level] for level in range(first + 1, len(ups))))
+        return (handed, *(skips[-1 - level] for level in range(first + 1, levels)))
 
 
 def _onnx(module: nn.Module, spec: GeneratorSpec, outputs: int) -> bytes:
