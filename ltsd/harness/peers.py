@@ -159,7 +159,7 @@ def load_costs(path: Path) -> list[LoadCost]:
     costs = []
     for runtime in found:
         script = (
-            "import json, resource, time, torch, sys\n"
+            "import json, time, torch\n"
             "from pathlib import Path\n"
             "from ltsd.modelstore import load_model\n"
             "torch.set_num_threads(1)\n"
