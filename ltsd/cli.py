@@ -124,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight of the loss that makes two views of a slow pan agree, against flicker "
         "(default 0: none)",
     )
+    train.add_argument(
+        "--camera-images",
+        type=Path,
+        help="folder of images of what the camera will see (not of the world): the world learns "
+        "to draw itself over them too, judged by the feature discriminator alone",
+    )
+    train.add_argument(
+        "--camera-weight",
+        type=float,
+        default=1.0,
+        help="weight of the feature discriminator on what it makes of --camera-images (default 1)",
+    )
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -324,6 +336,7 @@ def train_command(args: argparse.Namespace) -> int:
         ("--perceptual-weight", args.perceptual_weight),
         ("--fine-chroma-weight", args.fine_chroma_weight),
         ("--pan-weight", args.pan_weight),
+        ("--camera-weight", args.camera_weight),
     ):
         if not (math.isfinite(value) and value >= 0):
             raise LtsdError(f"{flag}: expected a number of at least 0, got {value:g}")
@@ -331,6 +344,10 @@ def train_command(args: argparse.Namespace) -> int:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
+    if args.camera_images is not None and args.no_features:
+        raise LtsdError("--camera-images needs the feature discriminator (drop --no-features)")
+    if args.camera_images is not None and not args.camera_images.is_dir():
+        raise LtsdError(f"--camera-images: {args.camera_images}: folder not found")
     settings = TrainSettings(
         images_dir=args.images_dir,
         name=args.name,
@@ -351,6 +368,8 @@ def train_command(args: argparse.Namespace) -> int:
         perceptual_weight=0.0 if args.no_features else args.perceptual_weight,
         fine_chroma_weight=args.fine_chroma_weight,
         pan_weight=args.pan_weight,
+        camera_dir=args.camera_images,
+        camera_weight=args.camera_weight,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(flips=args.flips),

@@ -87,6 +87,10 @@ PACKAGES: dict[str, list[tuple[str, Path]]] = {
         ("plasma-workspace-wallpapers", PLASMA / "ColorfulCups"),
         ("lomiri-wallpapers-16.04", LOMIRI / "Wine_by_Jakkub_Mede.jpg"),
     ],
+    "camera": [
+        ("plasma-workspace-wallpapers", PLASMA / "FallenLeaf"),
+        ("lomiri-wallpapers-16.04", LOMIRI / "life_by_Aitzol_Berasategi.jpg"),
+    ],
 }
 
 
@@ -387,6 +391,46 @@ def everyday_images(folder: Path) -> list[str]:
     return lines
 
 
+# photographs of other things, in no world's set and not the evaluation's: `ltsd train
+# --camera-images`, what the worlds learn to draw themselves over (beside the built-in scene)
+AITZOL = "Aitzol Berasategi, CC BY 4.0 (lomiri-wallpapers-16.04)"
+KDE = "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)"
+CAMERA_PHOTOS = (
+    ("Dragonfly_by_Bolly.jpg", '"Bolly", CC BY-SA 4.0 (lomiri-wallpapers-16.04)'),
+    ("life_by_Aitzol_Berasategi.jpg", AITZOL),
+    ("aitzgorri_by_Aitzol_Berasategi.jpg", AITZOL),
+    ("picosdeeuropa_by_Aitzol_Berasategi.jpg", AITZOL),
+    ("sunset_by_Aitzol_Berasategi.jpg", AITZOL),
+    ("FallenLeaf", KDE),
+    ("Grey", KDE),
+    ("OneStandsOut", KDE),
+    ("Path", KDE),
+)
+
+
+def camera_images(folder: Path, scenes: int = 24, moments: int = 4, side: int = 384) -> list[str]:
+    """What a Learning to See camera looks at, for `--camera-images`: the built-in table scene
+    at `moments` random times of each of `scenes` seeds (1, 2, …: seed 0 is the daemon's default
+    and the sample sheets'), and 8 crops of each photograph above."""
+    from ltsd.sources.synthetic import make_things, render_scene
+
+    rng = random.Random(4)
+    for seed in range(1, scenes + 1):
+        things = make_things(seed)
+        for moment in range(moments):
+            pixels = render_scene(things, side, side, rng.uniform(0.0, 120.0))
+            Image.fromarray((pixels * 255).round().astype(np.uint8)).save(
+                folder / f"table_{seed:02d}_{moment}.png"
+            )
+    last = f"{scenes:02d}_{moments - 1}"
+    lines = [f"table_01_0..{last}.png: ltsd's built-in scene (seeds 1-{scenes})"]
+    for name, credit in CAMERA_PHOTOS:
+        path = LOMIRI / name if name.endswith(".jpg") else plasma_wallpaper(name)
+        photo_crops(path, folder, Path(name).stem, 8, rng)
+        lines.append(f"{name} (8 crops): {credit}")
+    return lines
+
+
 MAKERS: dict[str, Callable[[Path], list[str]]] = {
     "space": space_images,
     "ocean": ocean_images,
@@ -394,6 +438,7 @@ MAKERS: dict[str, Callable[[Path], list[str]]] = {
     "flowers": flowers_images,
     "fire": fire_images,
     "everyday": everyday_images,
+    "camera": camera_images,
 }
 
 
@@ -433,6 +478,7 @@ def main() -> None:
     data_dir = args.data_dir or REPO / "runs" / "data"
     if args.data_only or not args.resume:
         make_data("everyday", data_dir / "everyday")  # the evaluation's inputs
+        make_data("camera", data_dir / "camera")  # what the worlds draw themselves over
     for name, extra in WORLDS.items():
         if args.only and name not in args.only:
             continue

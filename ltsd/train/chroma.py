@@ -12,6 +12,8 @@ JPEG keep chroma smooth at the pixel scale.
 So the finest Laplacian band of the output's Cb and Cr is held to the real image's, pixel for
 pixel, with its own weight: the generator keeps its texture in brightness, where photographs
 have it, and is told directly that per-pixel colour is wrong. The band is what `speckle` measures.
+What it makes of the camera's images has no real image to hold to, so there only fine colour
+beyond the world's crops' (on average, in the same batch) costs.
 """
 
 from __future__ import annotations
@@ -30,3 +32,9 @@ def fine_chroma(images: torch.Tensor) -> torch.Tensor:
 def fine_chroma_loss(fakes: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the two images' finest chroma bands."""
     return (fine_chroma(fakes) - fine_chroma(targets)).abs().mean()
+
+
+def fine_chroma_excess(fakes: torch.Tensor, reals: torch.Tensor) -> torch.Tensor:
+    """How much more fine chroma the fakes have, on average, than the reals: 0 when no more."""
+    excess = fine_chroma(fakes).abs().mean() - fine_chroma(reals).abs().mean().detach()
+    return excess.clamp_min(0.0)

@@ -105,6 +105,11 @@ def paired_augment(
     return _augment(fakes, draws), _augment(reals, draws)
 
 
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """An augmentation of generated images that have no real counterpart (the camera's)."""
+    return _augment(images, _draw(images.shape[0], images.shape[-1], generator))
+
+
 def _draw(batch: int, size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
     def uniform(*shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=generator)

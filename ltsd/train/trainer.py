@@ -37,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator
 from ltsd.modelstore import ModelInfo, model_path, save_model
 from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
-from ltsd.train.chroma import fine_chroma_loss
+from ltsd.train.chroma import fine_chroma_excess, fine_chroma_loss
 from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
 from ltsd.train.discriminator import (
     MultiScaleDiscriminator,
@@ -47,6 +47,7 @@ from ltsd.train.discriminator import (
 from ltsd.train.projected import (
     FeatureProjector,
     ProjectedDiscriminator,
+    augment,
     hinge_discriminator_loss,
     hinge_generator_loss,
     paired_augment,
@@ -83,6 +84,10 @@ class TrainSettings:
     augment: bool = True
     fine_chroma_weight: float = 100.0  # ltsd.train.chroma: what removed the colour speckle
     pan_weight: float = 0.0  # ltsd.train.steady: outputs of two moved views must agree
+    # photographs of what the camera will see, not of the world: the feature discriminator alone
+    # judges what the generator makes of them (no target: nothing to copy, only a world to draw)
+    camera_dir: Path | None = None
+    camera_weight: float = 1.0
     learning_rate: float = 2e-4
     average_decay: float = 0.999
     log_every: int = 50
@@ -129,6 +134,11 @@ def train(settings: TrainSettings) -> TrainResult:
     torch.manual_seed(settings.seed)
     rng = torch.Generator().manual_seed(settings.seed + cluster.rank)  # each rank its own crops
     images = load_images(settings.images_dir, short_side_limit=_load_limit(settings))
+    camera_images = (
+        load_images(settings.camera_dir, short_side_limit=_load_limit(settings))
+        if settings.camera_dir is not None
+        else []
+    )
     recipe = settings.recipe
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(
@@ -202,15 +212,21 @@ def train(settings: TrainSettings) -> TrainResult:
                 offsets = pan_offsets(rng)
                 views = two_views(wide, settings.resolution, offsets).to(device)
                 inputs, targets = make_pairs(views, recipe, rng, views=2)
-                both = generator(inputs)
-                pan = pan_consistency_loss(both, offsets)
-                fakes, inputs, targets = (t[: settings.batch_size] for t in (both, inputs, targets))
             else:
                 targets = random_crops(
                     images, settings.batch_size, settings.resolution, recipe, rng
                 )
                 inputs, targets = make_pairs(targets.to(device), recipe, rng)
-                fakes = generator(inputs)
+            camera_inputs = inputs[:0]
+            if camera_images:  # judged in the same batch-norm batch as the world's own crops
+                seen = random_crops(camera_images, settings.batch_size, settings.resolution,
+                                    recipe, rng)  # fmt: skip
+                camera_inputs, _ = make_pairs(seen.to(device), recipe, rng)
+            made = generator(torch.cat([inputs, camera_inputs]))
+            made, camera_fakes = made[: len(inputs)], made[len(inputs) :]
+            if settings.pan_weight:
+                pan = pan_consistency_loss(made, offsets)
+            fakes, inputs, targets = (t[: settings.batch_size] for t in (made, inputs, targets))
 
             d_optimizer.zero_grad(set_to_none=True)
             real_judged = discriminator(torch.cat([inputs, targets], 1))
@@ -220,7 +236,7 @@ def train(settings: TrainSettings) -> TrainResult:
             )
             d_loss.backward()
             d_optimizer.step()
-            judged = judge.step(fakes, targets) if judge is not None else None
+            judged = judge.step(fakes, targets, camera_fakes) if judge is not None else None
 
             g_optimizer.zero_grad(set_to_none=True)
             discriminator_core.requires_grad_(False)  # its weights' gradients would go unused
@@ -237,6 +253,10 @@ def train(settings: TrainSettings) -> TrainResult:
                 g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_loss(fakes, targets)
             if settings.pan_weight:
                 g_loss = g_loss + settings.pan_weight * pan
+            if camera_images and settings.fine_chroma_weight:
+                g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_excess(
+                    camera_fakes, targets
+                )
             g_loss.backward()
             discriminator_core.requires_grad_(True)
             g_optimizer.step()
@@ -286,6 +306,9 @@ def train(settings: TrainSettings) -> TrainResult:
             "diff_augment": settings.augment and judge is not None,
             "fine_chroma_weight": settings.fine_chroma_weight,
             "pan_weight": settings.pan_weight,
+            "camera_images": settings.camera_dir.name if settings.camera_dir else None,
+            "camera_image_count": len(camera_images),
+            "camera_weight": settings.camera_weight if camera_images else 0.0,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
             "final_l1": round(l1_avg, 5),
@@ -356,29 +379,47 @@ class FeatureJudge:
         return FeatureJudge(settings, projector, core, network, optimizer, rng)
 
     def step(
-        self, fakes: torch.Tensor, targets: torch.Tensor
-    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """One discriminator update; returns the (augmented) fakes' and targets' features."""
+        self, fakes: torch.Tensor, targets: torch.Tensor, camera_fakes: torch.Tensor
+    ) -> Judged:
+        """One discriminator update on the world's crops and what the generator made of them and
+        of the camera's (`camera_fakes`, no targets, may be empty)."""
         if self.settings.augment:
             fakes, targets = paired_augment(fakes, targets, self.rng)
+            if len(camera_fakes):
+                camera_fakes = augment(camera_fakes, self.rng)
         with torch.no_grad():
             real_taps = self.projector.taps(targets)
-        fake_taps = self.projector.taps(fakes)
+        fake_taps = self.projector.taps(torch.cat([fakes, camera_fakes]))
         self.optimizer.zero_grad(set_to_none=True)
         real = self.network(self.projector.project(real_taps))
         fake = self.network(self.projector.project([t.detach() for t in fake_taps]))
         hinge_discriminator_loss(real, fake).backward()
         self.optimizer.step()
-        return fake_taps, real_taps
+        return Judged(fake_taps, real_taps, len(fakes))
 
-    def generator_loss(self, judged: tuple[list[torch.Tensor], list[torch.Tensor]]) -> torch.Tensor:
-        fake_taps, real_taps = judged
+    def generator_loss(self, judged: Judged) -> torch.Tensor:
         self.core.requires_grad_(False)
-        fooled = hinge_generator_loss(self.network(self.projector.project(fake_taps)))
+        logits = self.network(self.projector.project(judged.fake_taps))
         self.core.requires_grad_(True)
-        return self.settings.projected_weight * fooled + (
-            self.settings.perceptual_weight * perceptual_loss(fake_taps, real_taps)
+        world = [logit[: judged.paired] for logit in logits]
+        loss = self.settings.projected_weight * hinge_generator_loss(world)
+        if judged.paired < len(logits[0]):
+            camera = [logit[judged.paired :] for logit in logits]
+            loss = loss + self.settings.camera_weight * hinge_generator_loss(camera)
+        paired_taps = [tap[: judged.paired] for tap in judged.fake_taps]
+        return loss + self.settings.perceptual_weight * perceptual_loss(
+            paired_taps, judged.real_taps
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """The features the feature discriminator saw: the generated images' (the world's crops'
+    first `paired`, then the camera's) and the world's real crops'."""
+
+    fake_taps: list[torch.Tensor]
+    real_taps: list[torch.Tensor]
+    paired: int
 
 
 def set_learning_rate(
