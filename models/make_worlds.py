@@ -44,7 +44,8 @@ PLASMA = Path("/usr/share/wallpapers")
 LOMIRI = Path("/usr/share/backgrounds")
 HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for evaluation
 
-# name → the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a rerun is the same run)
+# name → its stages, each the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a
+# rerun is the same run); every stage after the first resumes the run toward its own --steps.
 # ocean's image set grew on 2026-12-02 (plasma and lomiri water photographs, a held-out quarter):
 # the shipped ocean was trained on endless-sky-data's 27 photographs alone (make_worlds.py at
 # bca0640), so `--only ocean` now trains a close relative, not the same file. The trials of the
@@ -56,15 +57,18 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # ocean and flowers, each in one sitting, on the image sets this script makes; space trained this
 # way drew grey haze, not nebulae, and kept the old recipe). Clouds and ocean are twice as wide
 # (--ngf 16, session 14): trained in two sittings, 2,728 / 2,744 steps (cut by a time limit),
-# then --resume to 6,000, so a rerun in one sitting is a close relative, not the same file.
+# then --resume to 6,000, so a rerun in one sitting is a close relative, not the same file; ocean
+# then (session 15) to 9,000 with --camera-images: what it draws over other things is judged.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
-WORLDS: dict[str, list[str]] = {
-    "space": ["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE],
-    "ocean": ["--steps", "6000", "--ngf", "16", "--l1-weight", "20", *NEW_RECIPE],
-    "clouds": ["--steps", "6000", "--ngf", "16", "--l1-weight", "20", *NEW_RECIPE],
-    "flowers": ["--steps", "5000", "--flips", "--l1-weight", "20", *NEW_RECIPE],
-    "fire": ["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE],
+CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
+WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
+WORLDS: dict[str, list[list[str]]] = {
+    "space": [["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE]],
+    "ocean": [["--steps", "6000", *WIDE], ["--steps", "9000", *WIDE, "--camera-images", CAMERA]],
+    "clouds": [["--steps", "6000", *WIDE]],
+    "flowers": [["--steps", "5000", "--flips", "--l1-weight", "20", *NEW_RECIPE]],
+    "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
 }
 COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "16",
           "--d-scales", "2", "--upsample", "nearest", "--padding", "reflect",
@@ -465,6 +469,17 @@ def _relaxed_json(path: Path) -> str:
     return re.sub(r"(?<=[\[,\s])\.(\d)", r"0.\1", re.sub(r"-\.(\d)", r"-0.\1", text))
 
 
+def trained_steps(run_dir: Path) -> int:
+    """The step a run's checkpoint holds (0 when there is none)."""
+    from safetensors import safe_open
+
+    checkpoint = run_dir / "checkpoint.safetensors"
+    if not checkpoint.is_file():
+        return 0
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        return int(json.loads((handle.metadata() or {})["progress"])["step"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="regenerate the shipped worlds")
     parser.add_argument("--only", choices=sorted(WORLDS), action="append")
@@ -479,7 +494,7 @@ def main() -> None:
     if args.data_only or not args.resume:
         make_data("everyday", data_dir / "everyday")  # the evaluation's inputs
         make_data("camera", data_dir / "camera")  # what the worlds draw themselves over
-    for name, extra in WORLDS.items():
+    for name, stages in WORLDS.items():
         if args.only and name not in args.only:
             continue
         images = data_dir / name
@@ -487,13 +502,23 @@ def main() -> None:
             make_data(name, images)
         if args.data_only:
             continue
-        sitting = [*(["--minutes", str(args.minutes)] if args.minutes else []),
-                   *(["--resume"] if args.resume else [])]  # fmt: skip
-        command = [sys.executable, "-m", "ltsd.cli", "train", str(images), "--name", name,
-                   "--models-dir", str(REPO / "models"), "--run-dir", str(REPO / "runs" / name),
-                   *COMMON, *extra, *sitting]  # fmt: skip
-        print("$", " ".join(command[1:]), flush=True)
-        subprocess.run(command, check=True, env=env, cwd=REPO)
+        run_dir = REPO / "runs" / name
+        for index, stage in enumerate(stages):
+            steps = int(stage[stage.index("--steps") + 1])
+            # a fresh run starts over whatever checkpoint is there; later stages continue it
+            done = 0 if index == 0 and not args.resume else trained_steps(run_dir)
+            if done >= steps:
+                continue
+            sitting = [*(["--minutes", str(args.minutes)] if args.minutes else []),
+                       *(["--resume"] if done else [])]  # fmt: skip
+            arguments = [str(data_dir / "camera") if word == CAMERA else word for word in stage]
+            command = [sys.executable, "-m", "ltsd.cli", "train", str(images), "--name", name,
+                       "--models-dir", str(REPO / "models"), "--run-dir", str(run_dir),
+                       *COMMON, *arguments, *sitting]  # fmt: skip
+            print("$", " ".join(command[1:]), flush=True)
+            subprocess.run(command, check=True, env=env, cwd=REPO)
+            if trained_steps(run_dir) < steps:  # --minutes ended the sitting inside this stage
+                break
         sheet = REPO / "docs" / "samples" / f"{name}.png"
         subprocess.run([sys.executable, "-m", "ltsd.train.sheet", "--model", name, "--output",
                         str(sheet)], check=True, cwd=REPO)  # fmt: skip
