@@ -37,3 +37,18 @@ def test_detail_is_zero_when_flat_and_several_levels_on_a_photograph():
     edges = torch.zeros(256, 256)
     edges[:, ::2] = 1.0  # a one-pixel stripe alternates by 255: Laplacian 2·255 everywhere
     assert abs(detail_score(edges) - 510.0) < 1e-3
+
+
+def test_the_training_sets_own_speckle_is_measured_against_the_held_out_photographs():
+    from ltsd.train.evaluate import training_set_scores
+
+    rng = torch.Generator().manual_seed(0)
+    photographs = [(torch.rand(3, 96, 96, generator=rng) * 255).to(torch.uint8) for _ in range(3)]
+    grey = [p.float().mean(0, keepdim=True).expand(3, -1, -1).to(torch.uint8) for p in photographs]
+    same, _ = training_set_scores(photographs, photographs, 64, crops=8)
+    greyer, _ = training_set_scores(grey, photographs, 64, crops=8)
+    assert 0.7 < same < 1.4  # the same pictures: about 1
+    assert greyer < 0.01  # no colour at all: no colour speckle
+    _, stroke = training_set_scores([torch.arange(96.0).repeat(3, 96, 1).to(torch.uint8)] * 2,
+                                    photographs, 64, crops=4)  # fmt: skip
+    assert stroke > 1  # a ramp across: horizontal differences only

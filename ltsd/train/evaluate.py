@@ -7,7 +7,8 @@ With --held-out (photographs of the world that training never saw) and --inputs 
 of everyday things, `models/make_worlds.py --data-only` makes both), it also judges the world
 against its world with `ltsd.train.realism`'s scores: patch-statistics realism, feature-space
 realism (KID), colour speckle and stroke direction against the held-out photographs', and the
-flicker of a slow pan.
+flicker of a slow pan; with IMAGES_DIR too, the training images' own speckle and stroke (the
+world copies them: a held-out set unlike its training set in these moves the bar, not the world).
 
 - Held-out L1 (needs the world's IMAGES_DIR): the baseline is the degraded input tinted with the
   dataset's mean colour: it already has the right brightness layout and the right average colour,
@@ -197,6 +198,20 @@ def world_scores(
     )
 
 
+def training_set_scores(
+    training: list[torch.Tensor], world: list[torch.Tensor], size: int, crops: int = 48
+) -> tuple[float, float]:
+    """(speckle ratio, stroke direction) of the training images' own crops, the ratio against
+    the held-out photographs': what the world was shown. A world's speckle and strokes follow
+    its training images, so a held-out set unlike them in these makes a bar on them a bar on
+    the data."""
+    from ltsd.train import realism
+
+    shown = held_out_crops(training, 2 * crops, size)
+    photographs = held_out_crops(world, 2 * crops, size)
+    return realism.speckle(shown) / realism.speckle(photographs), realism.stroke_direction(shown)
+
+
 def pan_flicker(model: LoadedModel, inputs: list[torch.Tensor], frames: int = 24) -> float:
     """`realism.flicker` of a 2-px-a-frame pan across the widest input photograph, scaled to the
     model's height."""
@@ -248,6 +263,11 @@ def main() -> None:
             f"×{world.speckle_ratio:.2f}, stroke {world.stroke:+.2f} (photographs "
             f"{world.photo_stroke:+.2f}), flicker {world.flicker:.2f}"
         )
+    if args.held_out is not None and args.images_dir is not None:
+        speckle, stroke = training_set_scores(
+            load_images(args.images_dir), load_images(args.held_out), model.info.resolution
+        )
+        print(f"{args.model}: its training images: speckle ×{speckle:.2f}, stroke {stroke:+.2f}")
 
 
 if __name__ == "__main__":
