@@ -58,14 +58,19 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # way drew grey haze, not nebulae, and kept the old recipe). Clouds and ocean are twice as wide
 # (--ngf 16, session 14): trained in two sittings, 2,728 / 2,744 steps (cut by a time limit),
 # then --resume to 6,000, so a rerun in one sitting is a close relative, not the same file; ocean
-# then (session 15) to 9,000 with --camera-images: what it draws over other things is judged.
+# then (session 15) to 9,000 and on to 12,000 with --camera-images (two stages: the learning rate
+# rises again and decays to 0 in each): what it draws over other things is judged.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
 WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
 WORLDS: dict[str, list[list[str]]] = {
     "space": [["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE]],
-    "ocean": [["--steps", "6000", *WIDE], ["--steps", "9000", *WIDE, "--camera-images", CAMERA]],
+    "ocean": [
+        ["--steps", "6000", *WIDE],
+        ["--steps", "9000", *WIDE, "--camera-images", CAMERA],
+        ["--steps", "12000", *WIDE, "--camera-images", CAMERA],
+    ],
     "clouds": [["--steps", "6000", *WIDE]],
     "flowers": [["--steps", "5000", "--flips", "--l1-weight", "20", *NEW_RECIPE]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
