@@ -11,7 +11,11 @@ from the network at run time:
 - flowers: mate-backgrounds' flower and leaf close-ups (GPL-2+) and scikit-learn's flower.jpg
   (CC BY 2.0), each cut into many crops at several zooms: the weakest set, eight photographs;
 - fire: rendered here from seeded fractal noise (no free set of fire photographs is packaged).
-Each model is trained with `ltsd train`, then its sample sheet (the six test photographs of
+The evaluation's everyday photographs (runs/data/everyday) and the camera images some worlds
+learn to draw themselves over (runs/data/camera: the built-in table scene and photographs of
+other things, `ltsd train --camera-images`) are made beside the worlds' images.
+Each model is trained with `ltsd train` (in stages where `WORLDS` lists more than one, each
+resuming the run), then its sample sheet (the six test photographs of
 `ltsd.train.evaluate` through the world) is written to docs/samples/NAME.png.
 Long trainings run over several sittings: `--minutes M` stops a sitting and exports, and
 `--resume` continues the run from its checkpoint in runs/NAME toward the same `--steps`.
