@@ -247,15 +247,18 @@ def main() -> None:
     model = load_model(model_path(models_dir, args.model))
     scores = picture_scores(model)
     line = f"{args.model}: periodic {scores.periodic:+.2f}, detail {scores.detail:.1f}"
-    if args.images_dir is not None:
-        result = evaluate(model, load_images(args.images_dir), args.crops)
+    # each folder is decoded once, however many scores read it
+    training = load_images(args.images_dir) if args.images_dir is not None else None
+    held_out = load_images(args.held_out) if args.held_out is not None else None
+    if training is not None:
+        result = evaluate(model, training, args.crops)
         line += (
             f", model L1 {result.model_l1:.4f}, baseline L1 {result.baseline_l1:.4f} "
             f"({result.crops} held-out crops)"
         )
     print(line)
-    if args.held_out is not None and args.inputs is not None:
-        world = world_scores(model, load_images(args.inputs), load_images(args.held_out))
+    if held_out is not None and args.inputs is not None:
+        world = world_scores(model, load_images(args.inputs), held_out)
         print(
             f"{args.model}: realism {world.realism:.2f} (patch distance {world.patch_distance:.1f},"
             f" photographs' own {world.world_distance:.1f}), feature realism "
@@ -263,10 +266,8 @@ def main() -> None:
             f"×{world.speckle_ratio:.2f}, stroke {world.stroke:+.2f} (photographs "
             f"{world.photo_stroke:+.2f}), flicker {world.flicker:.2f}"
         )
-    if args.held_out is not None and args.images_dir is not None:
-        speckle, stroke = training_set_scores(
-            load_images(args.images_dir), load_images(args.held_out), model.info.resolution
-        )
+    if held_out is not None and training is not None:
+        speckle, stroke = training_set_scores(training, held_out, model.info.resolution)
         print(f"{args.model}: its training images: speckle ×{speckle:.2f}, stroke {stroke:+.2f}")
 
 
