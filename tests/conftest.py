@@ -29,16 +29,43 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as probe:
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+_EPHEMERAL = _ephemeral_range()
+_HANDED_OUT: set[int] = set()
+_NEXT_PORT = [20000 + (os.getpid() * 7919) % 12000]  # side-by-side runs start apart
+
+
+def free_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1, below the kernel's ephemeral range and
+    never handed out twice in this run. A port the kernel picked for `bind(0)` and we then
+    released can be picked again by the next socket that binds 0 (our OSC client's first
+    send, NDI, a page load) before the daemon binds it: CI saw exactly that."""
+    for _ in range(2000):
+        port = _NEXT_PORT[0]
+        _NEXT_PORT[0] = 20000 + (port - 20000 + 1) % 12000
+        if port in _HANDED_OUT or _EPHEMERAL[0] <= port <= _EPHEMERAL[1]:
+            continue
+        try:
+            with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket() as probe:  # the ephemeral range covers ours: let the kernel pick
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+free_tcp_port = free_udp_port = free_port
 
 
 def with_free_ports(args: tuple[str, ...]) -> tuple[str, ...]:

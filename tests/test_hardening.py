@@ -407,7 +407,7 @@ def test_idle_http_connections_cannot_lock_out_oscquery_or_osc(processes, models
     import json
     import urllib.request
 
-    query_port = free_udp_port()  # a free TCP port too, almost always; collisions fail loudly
+    query_port = free_udp_port()  # free for TCP too (free_port checks both)
     process, _, peer = start_daemon(processes, models_dir, tmp_path, "synthetic",
                                     "--oscquery-port", str(query_port))  # fmt: skip
     idle = []
