@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="weight of the feature discriminator on what it makes of --camera-images (default 1)",
     )
+    train.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start the generator from this world (a .safetensors file, or a name in "
+        "--models-dir) instead of from scratch; its discriminators start fresh. Needs the same "
+        "generator size; ignored with --resume (the checkpoint holds the weights)",
+    )
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -302,6 +309,16 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def world_file(text: str, models_dir: Path) -> Path:
+    """`--init-from`'s model: a file path, or a world's name in the models folder."""
+    from ltsd.modelstore import SUFFIX, model_path, not_found
+
+    path = Path(text) if text.endswith(SUFFIX) or "/" in text else model_path(models_dir, text)
+    if not path.is_file():
+        raise LtsdError(f"--init-from: {not_found(path)}")
+    return path
+
+
 def train_command(args: argparse.Namespace) -> int:
     import math
     import re
@@ -348,10 +365,11 @@ def train_command(args: argparse.Namespace) -> int:
         raise LtsdError("--camera-images needs the feature discriminator (drop --no-features)")
     if args.camera_images is not None and not args.camera_images.is_dir():
         raise LtsdError(f"--camera-images: {args.camera_images}: folder not found")
+    models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()
     settings = TrainSettings(
         images_dir=args.images_dir,
         name=args.name,
-        models_dir=ModelConfig(models_dir=args.models_dir or "").models_path(),
+        models_dir=models_dir,
         resolution=args.resolution,
         ngf=args.ngf,
         max_filters=args.max_filters,
@@ -370,6 +388,7 @@ def train_command(args: argparse.Namespace) -> int:
         pan_weight=args.pan_weight,
         camera_dir=args.camera_images,
         camera_weight=args.camera_weight,
+        init_from=world_file(args.init_from, models_dir) if args.init_from else None,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(flips=args.flips),

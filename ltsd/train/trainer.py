@@ -34,8 +34,9 @@ from PIL import Image
 from torch import distributed, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ltsd.errors import LtsdError
 from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator
-from ltsd.modelstore import ModelInfo, model_path, save_model
+from ltsd.modelstore import ModelInfo, load_trained, model_path, save_model
 from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
 from ltsd.train.chroma import fine_chroma_excess, fine_chroma_loss
 from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
@@ -88,6 +89,9 @@ class TrainSettings:
     # judges what the generator makes of them (no target: nothing to copy, only a world to draw)
     camera_dir: Path | None = None
     camera_weight: float = 1.0
+    # a model file whose generator this training starts from (its discriminators start fresh):
+    # a world goes on learning with a new recipe or new images without its run folder
+    init_from: Path | None = None
     learning_rate: float = 2e-4
     average_decay: float = 0.999
     log_every: int = 50
@@ -123,6 +127,24 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def start_from_world(path: Path, spec: GeneratorSpec, generator: UNetGenerator) -> None:
+    """Copy a model file's generator weights into `generator`; its architecture must be this
+    training's (one-line error naming the fields that differ)."""
+    try:
+        info, trained = load_trained(path)
+    except LtsdError as error:  # a damaged file: its own one line, said to be --init-from's
+        raise LtsdError(f"--init-from: {error}") from None
+    if info.architecture != spec:
+        differ = ", ".join(
+            f"{key} {theirs} (here {ours})"
+            for key, theirs in dataclasses.asdict(info.architecture).items()
+            if (ours := getattr(spec, key)) != theirs
+        )
+        raise LtsdError(f"--init-from: {path}: a different generator: {differ}")
+    generator.load_state_dict(trained.state_dict())
+    log.info("starting from %s (%s steps)", path, info.provenance.get("steps", "?"))
+
+
 def train(settings: TrainSettings) -> TrainResult:
     """Train, checkpointing every `checkpoint_every` steps; then export the model.
 
@@ -133,12 +155,6 @@ def train(settings: TrainSettings) -> TrainResult:
     device = cluster.device
     torch.manual_seed(settings.seed)
     rng = torch.Generator().manual_seed(settings.seed + cluster.rank)  # each rank its own crops
-    images = load_images(settings.images_dir, short_side_limit=_load_limit(settings))
-    camera_images = (
-        load_images(settings.camera_dir, short_side_limit=_load_limit(settings))
-        if settings.camera_dir is not None
-        else []
-    )
     recipe = settings.recipe
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(
@@ -151,7 +167,16 @@ def train(settings: TrainSettings) -> TrainResult:
     ).to(device)
     generator_core.apply(init_weights)
     discriminator_core.apply(init_weights)
+    if settings.init_from is not None and not settings.resume:
+        start_from_world(settings.init_from, spec, generator_core)
     average = WeightAverage(generator_core, settings.average_decay)
+    # decoded after the cheap checks above, so a wrong --init-from fails at once
+    images = load_images(settings.images_dir, short_side_limit=_load_limit(settings))
+    camera_images = (
+        load_images(settings.camera_dir, short_side_limit=_load_limit(settings))
+        if settings.camera_dir is not None
+        else []
+    )
     generator, discriminator = cluster.wrap(generator_core), cluster.wrap(discriminator_core)
     betas = (0.5, 0.999)
     g_optimizer = torch.optim.Adam(generator.parameters(), settings.learning_rate, betas=betas)
@@ -309,6 +334,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "camera_images": settings.camera_dir.name if settings.camera_dir else None,
             "camera_image_count": len(camera_images),
             "camera_weight": settings.camera_weight if camera_images else 0.0,
+            "init_from": settings.init_from.name if settings.init_from else None,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
             "final_l1": round(l1_avg, 5),

@@ -1,0 +1,88 @@
+"""`ltsd train --init-from WORLD`: a world goes on learning (new recipe, new images) from its
+model file alone; the generator must be the same size, and mistakes are one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ltsd.errors import LtsdError
+from ltsd.modelstore import load_trained
+from tests.conftest import run_ltsd
+from tests.test_train import TINY, images_dir  # noqa: F401 - the fixture
+
+
+def largest_difference(first: Path, second: Path) -> float:
+    weights = [load_trained(path)[1].state_dict() for path in (first, second)]
+    return max(
+        (weights[0][key].float() - weights[1][key].float()).abs().max().item()
+        for key in weights[0]
+        if weights[0][key].is_floating_point() and "running" not in key
+    )
+
+
+def test_a_world_started_from_another_begins_where_that_one_ended(
+    images_dir: Path,  # noqa: F811
+    tmp_path: Path,
+):
+    common = ("train", str(images_dir), "--models-dir", str(tmp_path), "--no-features", *TINY)
+    for name, seed in (("first", "1"), ("scratch", "2")):
+        made = run_ltsd(*common, "--name", name, "--steps", "3", "--seed", seed,
+                        "--run-dir", str(tmp_path / name))  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    # by name, from the models folder, with another seed: only the start can make it close
+    continued = run_ltsd(*common, "--name", "second", "--steps", "1", "--seed", "2",
+                         "--init-from", "first", "--run-dir", str(tmp_path / "second"))  # fmt: skip
+    assert continued.returncode == 0, continued.stderr
+    first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    assert largest_difference(first, second) < 0.01
+    assert largest_difference(first, tmp_path / "scratch.safetensors") > 0.02
+    provenance = load_trained(second)[0].provenance
+    assert provenance["init_from"] == "first.safetensors" and provenance["steps"] == 1
+
+
+def test_init_from_a_missing_or_different_world_is_one_line(
+    images_dir: Path,  # noqa: F811
+    tmp_path: Path,
+):
+    common = ("train", str(images_dir), "--models-dir", str(tmp_path), "--no-features",
+              "--steps", "1", *TINY)  # fmt: skip
+    made = run_ltsd(*common, "--name", "narrow", "--run-dir", str(tmp_path / "narrow"))
+    assert made.returncode == 0, made.stderr
+    missing = run_ltsd(*common, "--name", "x", "--init-from", "narow")
+    assert "--init-from" in missing.stderr and "narrow" in missing.stderr  # the close name
+    wider = [*TINY]
+    wider[wider.index("--ngf") + 1] = "8"
+    different = run_ltsd("train", str(images_dir), "--models-dir", str(tmp_path),
+                         "--no-features", "--steps", "1", *wider, "--name", "x",
+                         "--init-from", str(tmp_path / "narrow.safetensors"))  # fmt: skip
+    assert "--init-from" in different.stderr and "ngf 4 (here 8)" in different.stderr
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(b"not a model")
+    broken = run_ltsd(*common, "--name", "x", "--init-from", str(damaged))
+    assert "--init-from" in broken.stderr and "damaged.safetensors" in broken.stderr
+    for result in (missing, different, broken):
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_the_copied_generator_is_the_model_files(tmp_path: Path):
+    from ltsd.generator import GeneratorSpec, UNetGenerator
+    from ltsd.modelstore import ModelInfo, save_model
+    from ltsd.train.trainer import start_from_world
+
+    spec = GeneratorSpec(1, 3, 4, 16, 7, "nearest", "reflect")
+    source = UNetGenerator(spec)  # torch's random initialisation: unlike any other's
+    save_model(tmp_path / "w.safetensors", source, ModelInfo("w", spec, 128))
+    target = UNetGenerator(spec)
+    start_from_world(tmp_path / "w.safetensors", spec, target)
+    for key, value in source.state_dict().items():
+        # model files keep half-precision weights: equal to what the file holds
+        torch.testing.assert_close(target.state_dict()[key], value, atol=2e-3, rtol=1e-2)
+    wider = GeneratorSpec(1, 3, 4, 32, 7, "nearest", "reflect")
+    with pytest.raises(LtsdError, match=r"max_channels 16 \(here 32\)"):
+        start_from_world(tmp_path / "w.safetensors", wider, UNetGenerator(wider))
