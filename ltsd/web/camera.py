@@ -47,15 +47,21 @@ class CameraIntake:
                 heartbeat=10.0, max_msg_size=MAX_FRAME_BYTES, compress=False
             )
             await socket.prepare(request)
-            async with self._turns:
-                self._senders.append(socket)
+            await self._turns.acquire()
+        finally:
+            # arrived (appended below with no await between) or gone: counted once either way.
+            # Counted until after the first page's source switch, it held two places, and a
+            # burst of pages got one fewer than MAX_SENDERS in
+            self._arriving -= 1
+        self._senders.append(socket)
+        try:
+            try:
                 if len(self._senders) == 1:
                     self._before = self.controls.source_spec
                     await self._switch(BROWSER)
                     log.info("browser camera: %s sends; the source is browser", request.remote)
-        finally:
-            self._arriving -= 1
-        try:
+            finally:
+                self._turns.release()
             async for message in socket:
                 if message.type == WSMsgType.BINARY and self._senders[-1] is socket:
                     self.feed.put(message.data)
