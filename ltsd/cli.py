@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--models-dir) instead of from scratch; its discriminators start fresh. Needs the same "
         "generator size; ignored with --resume (the checkpoint holds the weights)",
     )
+    train.add_argument("--learning-rate", type=float, default=2e-4,
+                       help="Adam's rate, held for the first half of --steps, then decayed to 0 "
+                            "(default 0.0002; lower for --init-from)")  # fmt: skip
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -359,6 +362,8 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a number of at least 0, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
+    if not (math.isfinite(args.learning_rate) and 0 < args.learning_rate <= 1):
+        raise LtsdError(f"--learning-rate: expected a number in (0, 1], got {args.learning_rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
     if args.camera_images is not None and args.no_features:
@@ -389,6 +394,7 @@ def train_command(args: argparse.Namespace) -> int:
         camera_dir=args.camera_images,
         camera_weight=args.camera_weight,
         init_from=world_file(args.init_from, models_dir) if args.init_from else None,
+        learning_rate=args.learning_rate,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(flips=args.flips),

@@ -455,6 +455,7 @@ def test_train_refuses_impossible_numbers_and_names_outside_the_models_folder(tm
     Image.new("RGB", (300, 300), (40, 90, 160)).save(images / "a.png")
     for flags in (["--minutes", "nan"], ["--minutes", "-1"], ["--resolution", "0"],
                   ["--ngf", "0"], ["--max-filters", "-1"], ["--ndf", "0"],
+                  ["--learning-rate", "0"], ["--learning-rate", "inf"],
                   ["--name", "../../escaped"]):  # fmt: skip
         name = [] if "--name" in flags else ["--name", "t"]
         result = run_ltsd("train", str(images), *name, *flags, "--models-dir",

@@ -34,13 +34,15 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
         assert made.returncode == 0, made.stderr
     # by name, from the models folder, with another seed: only the start can make it close
     continued = run_ltsd(*common, "--name", "second", "--steps", "1", "--seed", "2",
-                         "--init-from", "first", "--run-dir", str(tmp_path / "second"))  # fmt: skip
+                         "--init-from", "first", "--run-dir", str(tmp_path / "second"),
+                         "--learning-rate", "0.00005")  # fmt: skip
     assert continued.returncode == 0, continued.stderr
     first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
     assert largest_difference(first, second) < 0.01
     assert largest_difference(first, tmp_path / "scratch.safetensors") > 0.02
     provenance = load_trained(second)[0].provenance
     assert provenance["init_from"] == "first.safetensors" and provenance["steps"] == 1
+    assert provenance["learning_rate"] == 5e-5
 
 
 def test_init_from_a_missing_or_different_world_is_one_line(
