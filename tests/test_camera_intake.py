@@ -37,7 +37,7 @@ def test_a_burst_during_the_first_pages_source_switch_gets_every_place():
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         try:
             async with aiohttp.ClientSession() as session:
 

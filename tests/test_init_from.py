@@ -111,3 +111,26 @@ def test_a_run_resumed_with_the_feature_discriminator_starts_it_and_a_misfit_is_
     *warnings, error = misfit.stderr.strip().splitlines()
     assert all("broken.jpg" in line for line in warnings), warnings  # the fixture's bad file
     assert "its generator does not fit this run's options" in error, error
+
+
+def test_a_checkpoint_without_the_generators_adam_is_one_line(tmp_path: Path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from ltsd.generator import GeneratorSpec, UNetGenerator
+    from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
+
+    generator = UNetGenerator(GeneratorSpec(1, 3, 4, 16, 7, "nearest", "reflect"))
+    adam = torch.optim.Adam(generator.parameters())
+    path = tmp_path / "checkpoint.safetensors"
+    save_checkpoint(path, {"generator": generator}, {"generator_optimizer": adam},
+                    {"torch": torch.get_rng_state()}, {"step": 1})  # fmt: skip
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    metadata["param_groups"] = json.dumps({})  # a damaged file: the generator's Adam is gone
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(LtsdError, match="unreadable checkpoint \\(no generator_optimizer\\)"):
+        load_checkpoint(path, {"generator": generator}, {"generator_optimizer": adam})

@@ -48,7 +48,8 @@ def save_checkpoint(
 
 
 # what every run has; the others (the feature discriminator and its Adam) may be added on resume
-REQUIRED = ("generator", "generator_average", "discriminator")
+REQUIRED = ("generator", "generator_average", "discriminator", "generator_optimizer",
+            "discriminator_optimizer")  # fmt: skip
 
 
 def load_checkpoint(
@@ -82,8 +83,10 @@ def load_checkpoint(
                 f"was started with): {detail}"
             ) from None
     for name, optimizer in optimizers.items():
-        if name not in groups:  # its network started untrained above
-            continue
+        if name not in groups:
+            if name in REQUIRED:
+                raise LtsdError(f"{path}: unreadable checkpoint (no {name})")
+            continue  # its network started untrained above
         state: dict[int, dict[str, torch.Tensor]] = {}
         prefix = f"{name}."
         for key, value in tensors.items():
