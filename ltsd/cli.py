@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 0: none)",
     )
     train.add_argument(
+        "--texture-weight",
+        type=float,
+        default=0.0,
+        help="weight of the loss that matches the distribution of small patches at every scale "
+        "to the world's photographs' (default 0: none)",
+    )
+    train.add_argument(
         "--camera-images",
         type=Path,
         help="folder of images of what the camera will see (not of the world): the world learns "
@@ -356,6 +363,7 @@ def train_command(args: argparse.Namespace) -> int:
         ("--perceptual-weight", args.perceptual_weight),
         ("--fine-chroma-weight", args.fine_chroma_weight),
         ("--pan-weight", args.pan_weight),
+        ("--texture-weight", args.texture_weight),
         ("--camera-weight", args.camera_weight),
     ):
         if not (math.isfinite(value) and value >= 0):
@@ -391,6 +399,7 @@ def train_command(args: argparse.Namespace) -> int:
         perceptual_weight=0.0 if args.no_features else args.perceptual_weight,
         fine_chroma_weight=args.fine_chroma_weight,
         pan_weight=args.pan_weight,
+        texture_weight=args.texture_weight,
         camera_dir=args.camera_images,
         camera_weight=args.camera_weight,
         init_from=world_file(args.init_from, models_dir) if args.init_from else None,

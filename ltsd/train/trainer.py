@@ -55,6 +55,7 @@ from ltsd.train.projected import (
     perceptual_loss,
 )
 from ltsd.train.steady import MAX_SHIFT, pan_consistency_loss, pan_offsets, two_views
+from ltsd.train.texture import texture_loss
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class TrainSettings:
     augment: bool = True
     fine_chroma_weight: float = 100.0  # ltsd.train.chroma: what removed the colour speckle
     pan_weight: float = 0.0  # ltsd.train.steady: outputs of two moved views must agree
+    texture_weight: float = 0.0  # ltsd.train.texture: patch statistics at every scale
     # photographs of what the camera will see, not of the world: the feature discriminator alone
     # judges what the generator makes of them (no target: nothing to copy, only a world to draw)
     camera_dir: Path | None = None
@@ -155,6 +157,7 @@ def train(settings: TrainSettings) -> TrainResult:
     device = cluster.device
     torch.manual_seed(settings.seed)
     rng = torch.Generator().manual_seed(settings.seed + cluster.rank)  # each rank its own crops
+    texture_rng = torch.Generator().manual_seed(settings.seed + 3 + cluster.rank)  # its patches
     recipe = settings.recipe
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(
@@ -202,6 +205,8 @@ def train(settings: TrainSettings) -> TrainResult:
         rng.set_state(rng_states["data"])
         if judge is not None and "augment" in rng_states:
             judge.rng.set_state(rng_states["augment"])
+        if "texture" in rng_states:  # a run may gain the texture loss on resume
+            texture_rng.set_state(rng_states["texture"])
         if cluster.rank:  # the checkpoint holds rank 0's crop stream; the others draw afresh
             rng.manual_seed(settings.seed + cluster.rank + 7919 * progress["step"])
         torch.set_rng_state(rng_states["torch"])
@@ -212,6 +217,8 @@ def train(settings: TrainSettings) -> TrainResult:
         if not cluster.is_main:
             return
         rng_states = {"data": rng.get_state(), "torch": torch.get_rng_state()}
+        if settings.texture_weight:
+            rng_states["texture"] = texture_rng.get_state()
         if judge is not None:
             rng_states["augment"] = judge.rng.get_state()
         save_checkpoint(
@@ -278,6 +285,10 @@ def train(settings: TrainSettings) -> TrainResult:
                 g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_loss(fakes, targets)
             if settings.pan_weight:
                 g_loss = g_loss + settings.pan_weight * pan
+            if settings.texture_weight:
+                g_loss = g_loss + settings.texture_weight * texture_loss(
+                    torch.cat([fakes, camera_fakes]), targets, texture_rng
+                )
             if camera_images and settings.fine_chroma_weight:
                 g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_excess(
                     camera_fakes, targets
@@ -331,6 +342,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "diff_augment": settings.augment and judge is not None,
             "fine_chroma_weight": settings.fine_chroma_weight,
             "pan_weight": settings.pan_weight,
+            "texture_weight": settings.texture_weight,
             "camera_images": settings.camera_dir.name if settings.camera_dir else None,
             "camera_image_count": len(camera_images),
             "camera_weight": settings.camera_weight if camera_images else 0.0,
