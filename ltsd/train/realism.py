@@ -77,19 +77,25 @@ def stroke_direction(images: torch.Tensor) -> float:
     return float(torch.log10(horizontal.clamp_min(1e-12) / vertical.clamp_min(1e-12)))
 
 
+def patches_at(
+    level: torch.Tensor, images: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor
+) -> torch.Tensor:
+    """The PATCH×PATCH patches of a (N, C, H, W) level whose top-left corners are (rows,
+    columns) of `images` (three (K,) index tensors) → (K, PATCH·PATCH, C)."""
+    offsets = torch.arange(PATCH, device=level.device)
+    row_index = (rows[:, None] + offsets)[:, :, None]  # (K, 7, 1)
+    column_index = (columns[:, None] + offsets)[:, None, :]  # (K, 1, 7)
+    picked = level.permute(0, 2, 3, 1)[images[:, None, None], row_index, column_index]
+    return picked.reshape(len(images), PATCH * PATCH, level.shape[1])
+
+
 def _descriptors(level: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """PATCHES_PER_IMAGE random 7×7×3 patches of each image, normalised per colour channel."""
-    count, channels, height, width = level.shape
+    count, _, height, width = level.shape
     rows = torch.randint(0, height - PATCH + 1, (count, PATCHES_PER_IMAGE), generator=generator)
     columns = torch.randint(0, width - PATCH + 1, (count, PATCHES_PER_IMAGE), generator=generator)
-    offsets = torch.arange(PATCH)
-    row_index = rows[..., None] + offsets  # (N, P, 7)
-    column_index = columns[..., None] + offsets
-    images = torch.arange(count)[:, None, None, None]
-    patches = level.permute(0, 2, 3, 1)[
-        images, row_index[..., :, None], column_index[..., None, :]
-    ]  # (N, P, 7, 7, C)
-    patches = patches.reshape(-1, PATCH * PATCH, channels)
+    images = torch.arange(count)[:, None].expand(count, PATCHES_PER_IMAGE)
+    patches = patches_at(level, images.flatten(), rows.flatten(), columns.flatten())
     patches = (patches - patches.mean(dim=(0, 1))) / patches.std(dim=(0, 1)).clamp_min(1e-8)
     return patches.reshape(patches.shape[0], -1)
 

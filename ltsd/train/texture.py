@@ -16,25 +16,19 @@ from __future__ import annotations
 
 import torch
 
-from ltsd.train.realism import laplacian_pyramid, ycbcr
+from ltsd.train.realism import PATCH, laplacian_pyramid, patches_at, ycbcr
 
-PATCH = 7
 PATCHES_PER_SET = 256
 PROJECTIONS = 64
 
 
 def _patches(band: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
-    """`count` random PATCH×PATCH patches of a (N, C, H, W) band → (count, PATCH·PATCH, C)."""
-    images, channels, height, width = band.shape
-    device = band.device
-    which = torch.randint(0, images, (count,), generator=generator).to(device)
-    rows = torch.randint(0, height - PATCH + 1, (count,), generator=generator).to(device)
-    columns = torch.randint(0, width - PATCH + 1, (count,), generator=generator).to(device)
-    offsets = torch.arange(PATCH, device=device)
-    row_index = (rows[:, None] + offsets)[:, :, None]  # (count, 7, 1)
-    column_index = (columns[:, None] + offsets)[:, None, :]  # (count, 1, 7)
-    picked = band.permute(0, 2, 3, 1)[which[:, None, None], row_index, column_index]
-    return picked.reshape(count, PATCH * PATCH, channels)
+    """`count` random PATCH×PATCH patches of a (N, C, H, W) band, from any of its images."""
+    images, _, height, width = band.shape
+    which = torch.randint(0, images, (count,), generator=generator)
+    rows = torch.randint(0, height - PATCH + 1, (count,), generator=generator)
+    columns = torch.randint(0, width - PATCH + 1, (count,), generator=generator)
+    return patches_at(band, *(index.to(band.device) for index in (which, rows, columns)))
 
 
 def texture_loss(
@@ -45,9 +39,7 @@ def texture_loss(
     made = laplacian_pyramid(ycbcr((fakes + 1) / 2))[:-1]
     real = laplacian_pyramid(ycbcr((reals.detach() + 1) / 2))[:-1]
     total = fakes.new_zeros(())
-    for made_band, real_band in zip(made, real, strict=True):
-        if min(made_band.shape[-2:]) < PATCH:
-            continue
+    for made_band, real_band in zip(made, real, strict=True):  # every band is 32 px or more
         made_patches = _patches(made_band, PATCHES_PER_SET, generator)
         real_patches = _patches(real_band, PATCHES_PER_SET, generator)
         mean = real_patches.mean(dim=(0, 1))
