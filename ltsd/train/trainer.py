@@ -345,7 +345,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "texture_weight": settings.texture_weight,
             "camera_images": settings.camera_dir.name if settings.camera_dir else None,
             "camera_image_count": len(camera_images),
-            "camera_weight": settings.camera_weight if camera_images else 0.0,
+            "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
             "init_from": settings.init_from.name if settings.init_from else None,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
