@@ -135,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--camera-images",
         type=Path,
         help="folder of images of what the camera will see (not of the world): the world learns "
-        "to draw itself over them too, judged by the feature discriminator and the texture loss "
-        "alone (no target to copy)",
+        "to draw itself over them too, judged only by the feature discriminator and the texture "
+        "loss, whichever are on (no target to copy)",
     )
     train.add_argument(
         "--camera-weight",

@@ -87,8 +87,8 @@ class TrainSettings:
     fine_chroma_weight: float = 100.0  # ltsd.train.chroma: what removed the colour speckle
     pan_weight: float = 0.0  # ltsd.train.steady: outputs of two moved views must agree
     texture_weight: float = 0.0  # ltsd.train.texture: patch statistics at every scale
-    # photographs of what the camera will see, not of the world: the feature discriminator and
-    # the texture loss alone judge what the generator makes of them (no target: nothing to copy)
+    # photographs of what the camera will see, not of the world: only the feature discriminator
+    # and the texture loss, whichever are on, judge what the generator makes of them (no target)
     camera_dir: Path | None = None
     camera_weight: float = 1.0
     # a model file whose generator this training starts from (its discriminators start fresh):
