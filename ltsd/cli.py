@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--padding", choices=("reflect", "zeros"), default="reflect",
         help="border: reflect (default; needs --upsample nearest) or zeros",
     )  # fmt: skip
+    train.add_argument(
+        "--chroma", choices=("half", "full"), default="half",
+        help="colour at half resolution, as cameras and JPEG keep it (default; no colour "
+             "speckle), or at every pixel (pix2pix's, and model files from before it)",
+    )  # fmt: skip
     train.add_argument("--ndf", type=int, default=16, help="discriminator width (default 16)")
     train.add_argument("--d-scales", type=int, default=2,
                        help="discriminators at 1, 1/2, … of the size (default 2)")  # fmt: skip
@@ -392,6 +397,7 @@ def train_command(args: argparse.Namespace) -> int:
         depth=8 if args.resolution % 2**8 == 0 else 7,
         upsample=args.upsample,
         padding=args.padding,
+        chroma=args.chroma,
         ndf=args.ndf,
         discriminator_scales=args.d_scales,
         steps=steps,

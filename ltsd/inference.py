@@ -39,7 +39,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ltsd.errors import first_line
-from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator, nearest_as_transposed
+from ltsd.generator import (
+    GeneratorSpec,
+    ResizeConv,
+    UNetGenerator,
+    finish,
+    nearest_as_transposed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +277,7 @@ class InferenceGenerator(nn.Module):
         features = F.relu(skips[-1])
         for up, skip in zip(self.ups, [*reversed(skips[:-1]), None], strict=True):
             features = up(features, skip)
-        return features.float()
+        return finish(self.spec, features.float())
 
     def _encode(self, image: torch.Tensor) -> list[torch.Tensor]:
         """Each encoder level's output, leaky-ReLU'd as it is written."""
@@ -295,7 +301,7 @@ class KerasInferenceGenerator(InferenceGenerator):
         features = F.relu_(self.ups[0](skips[-1]))
         for up, skip in zip(self.ups[1:-1], reversed(skips[1:-1]), strict=True):
             features = F.relu_(up(torch.cat([features, skip], dim=1)))
-        return self.ups[-1](torch.cat([features, skips[0]], dim=1)).float()
+        return finish(self.spec, self.ups[-1](torch.cat([features, skips[0]], dim=1)).float())
 
 
 def for_inference(generator: UNetGenerator, precision: str = "fp32") -> InferenceGenerator:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltsd.generator import GeneratorSpec, UNetGenerator
+from ltsd.generator import GeneratorSpec, UNetGenerator, finish
 from ltsd.inference import PRECISIONS, PhaseUp, for_inference
 
 RUNTIMES = ("torch", "openvino")
@@ -55,6 +55,7 @@ class OpenVinoGenerator:
         import openvino
 
         self.dtype = PRECISIONS[precision]
+        self.spec = trained.spec
         self.tail = tail = _phase_tail(trained, precision)  # empty: OpenVINO runs it whole
         self._core = openvino.Core()
         self._config = {
@@ -91,7 +92,7 @@ class OpenVinoGenerator:
             )
             for level, skip in zip(self.tail, [*skips, None], strict=True):
                 features = level(features, skip)
-            return features.float()
+            return finish(self.spec, features.float())
 
     def memory_bytes(self) -> int:
         """About what the compiled weights take: OpenVINO keeps a copy for each input shape."""

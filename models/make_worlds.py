@@ -86,7 +86,10 @@ WORLDS: dict[str, list[list[str]]] = {
 }
 COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "16",
           "--d-scales", "2", "--upsample", "nearest", "--padding", "reflect",
-          "--batch-size", "4", "--seed", "0", "--device", "cpu"]  # fmt: skip
+          "--batch-size", "4", "--seed", "0", "--device", "cpu",
+          "--chroma", "full"]  # fmt: skip
+# (the worlds above were trained with their colour at every pixel, before `--chroma half`; a
+# stage that says "--chroma", "half" overrides it: its arguments come after COMMON's)
 # name → the Debian packages its images come from, each with a file that shows it is installed
 PACKAGES: dict[str, list[tuple[str, Path]]] = {
     "space": [("stellarium-data", NEBULAE)],

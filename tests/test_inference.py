@@ -28,6 +28,9 @@ def trained_like(spec: GeneratorSpec, seed: int) -> UNetGenerator:
     return generator.eval().to(memory_format=torch.channels_last)
 
 
+HALF_CHROMA = GeneratorSpec(1, 3, 4, 16, 6, "nearest", "reflect", chroma="half")
+
+
 @pytest.mark.parametrize(
     ("spec", "side"),
     [
@@ -47,6 +50,8 @@ def trained_like(spec: GeneratorSpec, seed: int) -> UNetGenerator:
         ),  # a 1×1 bottleneck, reflected
         (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=6), 64),
         (GeneratorSpec(1, 1, ngf=6, max_channels=24, depth=3), 32),
+        (HALF_CHROMA, 64),  # colour at half resolution
+        (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=5, layout="keras", chroma="half"), 32),
     ],
 )
 def test_inference_form_computes_what_the_trained_generator_does(spec, side):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ needs_openvino = pytest.mark.skipif(MISSING is not None, reason=f"OpenVINO runti
         (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=6), 64),  # zero padding
         (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=5, norm="instance"), 32),
         (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=5, layout="keras"), 32),
+        (replace(SHIPPED, chroma="half"), 256),  # colour at half resolution
+        (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=5, chroma="half"), 32),  # whole
     ],
 )
 def test_openvino_computes_what_the_trained_generator_does(spec, side):

@@ -28,7 +28,7 @@ world copies them: a held-out set unlike its training set in these moves the bar
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from ltsd.config import ModelConfig
-from ltsd.modelstore import LoadedModel, load_model, model_path
+from ltsd.modelstore import LoadedModel, load_model, load_trained, model_path
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare, to_grayscale
 from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
@@ -226,6 +226,19 @@ def pan_flicker(model: LoadedModel, inputs: list[torch.Tensor], frames: int = 24
     return realism.flicker(lambda frame: (play(model, frame)[1] + 1) / 2, pan, step=2)
 
 
+def at_chroma(model: LoadedModel, chroma: str) -> LoadedModel:
+    """The same world drawing its colour at `chroma` ("half" or "full"), whatever its file says:
+    what a world trained before half chroma would look like with it, before any training."""
+    from ltsd.generator import UNetGenerator
+    from ltsd.inference import for_inference
+
+    info, trained = load_trained(model.path)
+    spec = replace(info.architecture, chroma=chroma)
+    rebuilt = UNetGenerator(spec).to(memory_format=torch.channels_last)
+    rebuilt.load_state_dict(trained.state_dict())
+    return LoadedModel(replace(info, architecture=spec), for_inference(rebuilt.eval()), model.path)
+
+
 def _recipe_fields(preprocessing: dict) -> dict:
     known = Degradation.__dataclass_fields__
     fields = {key: value for key, value in preprocessing.items() if key in known}
@@ -242,9 +255,16 @@ def main() -> None:
     parser.add_argument("--crops", type=int, default=64)
     parser.add_argument("--held-out", type=Path, help="photographs of the world kept from training")
     parser.add_argument("--inputs", type=Path, help="photographs of everyday things to play")
+    parser.add_argument(
+        "--chroma",
+        choices=("half", "full"),
+        help="play it with its colour at this resolution (default: its file's)",
+    )
     args = parser.parse_args()
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     model = load_model(model_path(models_dir, args.model))
+    if args.chroma is not None:
+        model = at_chroma(model, args.chroma)
     scores = picture_scores(model)
     line = f"{args.model}: periodic {scores.periodic:+.2f}, detail {scores.detail:.1f}"
     # each folder is decoded once, however many scores read it

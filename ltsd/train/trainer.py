@@ -71,6 +71,7 @@ class TrainSettings:
     depth: int = 8
     upsample: str = "nearest"
     padding: str = "reflect"
+    chroma: str = "half"  # ltsd.generator: colour at half resolution, as the photographs have it
     ndf: int = 16
     discriminator_scales: int = 2
     steps: int | None = 2000
@@ -136,15 +137,16 @@ def start_from_world(path: Path, spec: GeneratorSpec, generator: UNetGenerator) 
         info, trained = load_trained(path)
     except LtsdError as error:  # a damaged file: its own one line, said to be --init-from's
         raise LtsdError(f"--init-from: {error}") from None
-    if info.architecture != spec:
+    if dataclasses.replace(info.architecture, chroma=spec.chroma) != spec:
         differ = ", ".join(
             f"{key} {theirs} (here {ours})"
             for key, theirs in dataclasses.asdict(info.architecture).items()
             if (ours := getattr(spec, key)) != theirs
         )
         raise LtsdError(f"--init-from: {path}: a different generator: {differ}")
-    generator.load_state_dict(trained.state_dict())
-    log.info("starting from %s (%s steps)", path, info.provenance.get("steps", "?"))
+    generator.load_state_dict(trained.state_dict())  # chroma has no weights: it may change
+    log.info("starting from %s (%s steps, chroma %s, here %s)", path,
+             info.provenance.get("steps", "?"), info.architecture.chroma, spec.chroma)  # fmt: skip
 
 
 def train(settings: TrainSettings) -> TrainResult:
@@ -162,7 +164,7 @@ def train(settings: TrainSettings) -> TrainResult:
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(
         in_channels, 3, settings.ngf, settings.max_filters, settings.depth,
-        settings.upsample, settings.padding,
+        settings.upsample, settings.padding, chroma=settings.chroma,
     )  # fmt: skip
     generator_core = UNetGenerator(spec, dropout=True).to(device)
     discriminator_core = MultiScaleDiscriminator(
