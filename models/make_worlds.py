@@ -65,17 +65,25 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # then (session 15) to 9,000 and on to 12,000 with --camera-images (two stages: the learning rate
 # rises again and decays to 0 in each): what it draws over other things is judged. Clouds (session
 # 17) trains on three quarters of endless-sky's skies and fog (a quarter held out, as ocean's),
-# in one sitting to 6,000, then to 9,000 with --camera-images and the texture loss.
+# in one sitting to 6,000, then to 9,000 with --camera-images and the texture loss. Ocean then
+# (session 19) 1,500 steps more at half chroma, from its model file.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
+# a stage with "--init-from", WORLD starts a new run (runs/NAME-STAGE) from the model file the
+# stages before it wrote: fresh discriminators, its own --steps and learning-rate schedule
+WORLD = "<world>"
 WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
+# session 19: a shipped world taught to draw its colour at half resolution, from its model file,
+# at a quarter of the learning rate (fresh discriminators against a trained generator)
+HALF_CHROMA = ["--chroma", "half", "--learning-rate", "0.00005"]
 WORLDS: dict[str, list[list[str]]] = {
     "space": [["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE]],
     "ocean": [
         ["--steps", "6000", *WIDE],
         ["--steps", "9000", *WIDE, "--camera-images", CAMERA],
         ["--steps", "12000", *WIDE, "--camera-images", CAMERA],
+        ["--steps", "1500", *WIDE, "--camera-images", CAMERA, *HALF_CHROMA, "--init-from", WORLD],
     ],
     "clouds": [
         ["--steps", "6000", *WIDE],
@@ -515,16 +523,22 @@ def main() -> None:
             make_data(name, images)
         if args.data_only:
             continue
-        run_dir = REPO / "runs" / name
         for index, stage in enumerate(stages):
+            run_dir = REPO / "runs" / (f"{name}-{index}" if WORLD in stage else name)
             steps = int(stage[stage.index("--steps") + 1])
-            # a fresh run starts over whatever checkpoint is there; later stages continue it
-            done = 0 if index == 0 and not args.resume else trained_steps(run_dir)
+            # a fresh run (and an --init-from stage) starts over whatever checkpoint is there;
+            # later stages continue it
+            fresh = (index == 0 or WORLD in stage) and not args.resume
+            done = 0 if fresh else trained_steps(run_dir)
             if done >= steps:
                 continue
             sitting = [*(["--minutes", str(args.minutes)] if args.minutes else []),
                        *(["--resume"] if done else [])]  # fmt: skip
-            arguments = [str(data_dir / "camera") if word == CAMERA else word for word in stage]
+            places = {
+                CAMERA: str(data_dir / "camera"),
+                WORLD: str(REPO / "models" / f"{name}.safetensors"),
+            }
+            arguments = [places.get(word, word) for word in stage]
             command = [sys.executable, "-m", "ltsd.cli", "train", str(images), "--name", name,
                        "--models-dir", str(REPO / "models"), "--run-dir", str(run_dir),
                        *COMMON, *arguments, *sitting]  # fmt: skip
