@@ -1,0 +1,51 @@
+"""models/make_worlds.py's recipes are what `ltsd train` accepts, and say what each shipped
+world's metadata says: a recipe the CLI refuses, or one that no longer makes the shipped file's
+generator, would only show when someone rebuilds the worlds, hours later."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ltsd.cli import build_parser
+from ltsd.modelstore import load_trained
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_worlds():
+    spec = importlib.util.spec_from_file_location("make_worlds", REPO / "models" / "make_worlds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["clouds", "ocean", "space", "flowers", "fire"])
+def test_every_stage_parses_and_the_last_makes_the_shipped_generator(name: str):
+    script = make_worlds()
+    places = {script.CAMERA: "runs/data/camera", script.WORLD: f"models/{name}.safetensors"}
+    parser = build_parser()
+    parsed = [
+        parser.parse_args(
+            [
+                "train",
+                f"runs/data/{name}",
+                "--name",
+                name,
+                *script.COMMON,
+                *[places.get(word, word) for word in stage],
+            ]
+        )
+        for stage in script.WORLDS[name]
+    ]
+    info = load_trained(REPO / "models" / f"{name}.safetensors")[0]
+    last = parsed[-1]
+    shipped = info.architecture
+    assert (last.ngf, last.max_filters, last.upsample, last.padding, last.chroma) == (
+        shipped.ngf, shipped.max_channels, shipped.upsample, shipped.padding, shipped.chroma
+    )  # fmt: skip
+    assert last.steps == info.provenance["steps"]
+    init_from = info.provenance.get("init_from")
+    assert (last.init_from is not None) == (init_from is not None)
