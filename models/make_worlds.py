@@ -46,6 +46,8 @@ MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
 FLOWER_STAMPS = Path("/usr/share/tuxpaint/stamps/plants/flowers")
 PLASMA = Path("/usr/share/wallpapers")
 LOMIRI = Path("/usr/share/backgrounds")
+LXQT = Path("/usr/share/lxqt/wallpapers")
+JXL_FLOWER = Path("/usr/share/libjxl-testdata/jxl/flower/flower.png")
 HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for evaluation
 
 # name → its stages, each the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a
@@ -66,7 +68,8 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # rises again and decays to 0 in each): what it draws over other things is judged. Clouds (session
 # 17) trains on three quarters of endless-sky's skies and fog (a quarter held out, as ocean's),
 # in one sitting to 6,000, then to 9,000 with --camera-images and the texture loss. Ocean then
-# (session 19) 1,500 steps more at half chroma, from its model file.
+# (session 19) 1,500 steps more at half chroma, from its model file. Flowers (session 19) trains
+# on real flower photographs alone, at half chroma, with the texture loss, to 5,000 in one sitting.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -77,6 +80,7 @@ WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
 # session 19: a shipped world taught to draw its colour at half resolution, from its model file,
 # at a quarter of the learning rate (fresh discriminators against a trained generator)
 HALF_CHROMA = ["--chroma", "half", "--learning-rate", "0.00005"]
+FLOWERS = ["--flips", "--l1-weight", "20", *NEW_RECIPE, "--texture-weight", "10"]
 WORLDS: dict[str, list[list[str]]] = {
     "space": [["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE]],
     "ocean": [
@@ -89,7 +93,7 @@ WORLDS: dict[str, list[list[str]]] = {
         ["--steps", "6000", *WIDE],
         ["--steps", "9000", *WIDE, "--texture-weight", "10", "--camera-images", CAMERA],
     ],
-    "flowers": [["--steps", "5000", "--flips", "--l1-weight", "20", *NEW_RECIPE]],
+    "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
 }
 COMMON = ["--resolution", "256", "--ngf", "8", "--max-filters", "128", "--ndf", "16",
@@ -111,6 +115,8 @@ PACKAGES: dict[str, list[tuple[str, Path]]] = {
         ("mate-backgrounds", MATE_NATURE),
         ("tuxpaint-stamps-default", FLOWER_STAMPS),
         ("lomiri-wallpapers-16.04", LOMIRI / "seeding_by_Clements_Engelhardt.jpg"),
+        ("lxqt-themes", LXQT / "flowers.png"),
+        ("libjxl-testdata", JXL_FLOWER),
     ],
     "everyday": [
         ("plasma-workspace-wallpapers", PLASMA / "ColorfulCups"),
@@ -284,15 +290,32 @@ FLOWER_PHOTOS = {
 }
 FOLIAGE = ("Blinds.jpg", "GreenMeadow.jpg", "LadyBird.jpg", "RainDrops.jpg", "Garden.jpg")
 CLOSE_UPS = ("FreshFlower.jpg", "Garden.jpg", "YellowFlower.jpg")
+STEFONARCH = "stefonarch, CC BY-SA 3.0 (lxqt-themes: wallpapers/License)"
+JXL = "the JPEG XL Project Authors, BSD-3-clause (libjxl-testdata)"
+SEEDING = "Clemens Engelhardt, CC0 (lomiri-wallpapers-16.04)"
+# large real flower photographs: (file, name of its crops, credit, crops, held out?)
+FLOWER_WALLPAPERS = (
+    (LXQT / "flowers.png", "meadow", STEFONARCH, 40, False),  # anemones: a flower field
+    (LXQT / "appleflower.png", "appleflower", STEFONARCH, 16, False),
+    (JXL_FLOWER, "daisies", JXL, 24, False),
+    (LXQT / "butterfly.png", "butterfly", STEFONARCH, 8, True),
+    (LOMIRI / "seeding_by_Clements_Engelhardt.jpg", "seeding", SEEDING, 16, True),
+    (MATE_NATURE / "TwoWings.jpg", "TwoWings", FLOWER_PHOTOS["TwoWings.jpg"], 8, True),
+)  # fmt: skip
 
 
-def flowers_images(folder: Path, beds: int = 240, side: int = 320) -> list[str]:
-    """Flower beds: tuxpaint-stamps' 24 cut-out flower photographs strewn densely, turned and
-    scaled, with soft shadows, over darkened foliage from mate-backgrounds' close-ups; plus
-    crops of the three flower close-ups and scikit-learn's flower.jpg.
+def flowers_images(folder: Path, beds: int = 60, side: int = 320) -> list[str]:
+    """Real flower photographs — a meadow of anemones, apple blossom, daisies, at several
+    scales — and crops of the three flower close-ups and scikit-learn's flower.jpg; beside the
+    folder, not in it, `beds` composed flower beds: tuxpaint-stamps' 24 cut-out flower
+    photographs strewn densely, turned and scaled, with soft shadows, over darkened foliage
+    from mate-backgrounds' close-ups.
 
-    Eight photographs alone taught only blobs of their colours (detail 1.7): the world needs
-    petals, at many sizes and angles, with dark gaps between them, as in Akten's flowers.
+    Eight close-ups alone taught only blobs of their colours (detail 1.7), so the beds gave it
+    petals at many sizes and angles, as in Akten's flowers; but (until session 19) their
+    hard-edged cut-outs taught it three times the photographs' fine colour and no lean to the
+    strokes. With the real photographs it no longer needs them: they are made (the close-ups'
+    crops follow them in the seed-0 stream) and kept in NAME-beds, which training never reads.
     """
     import sklearn.datasets
     from PIL import ImageEnhance, ImageFilter
@@ -309,6 +332,9 @@ def flowers_images(folder: Path, beds: int = 240, side: int = 320) -> list[str]:
     for name in FOLIAGE:
         with Image.open(MATE_NATURE / name) as opened:
             foliage.append(ImageEnhance.Brightness(opened.convert("RGB")).enhance(0.55))
+    aside = folder.parent / f"{folder.name}-beds"
+    shutil.rmtree(aside, ignore_errors=True)
+    aside.mkdir(parents=True)
     for index in range(beds):
         ground = rng.choice(foliage)
         crop = rng.randint(side, min(ground.size) // 2)
@@ -329,8 +355,9 @@ def flowers_images(folder: Path, beds: int = 240, side: int = 320) -> list[str]:
             shadow = flower.getchannel("A").filter(ImageFilter.GaussianBlur(4))
             bed.paste((0, 0, 0), (x + 3, y + 4), shadow.point(lambda a: a * 6 // 10))
             bed.paste(flower, (x, y), flower)
-        bed.save(folder / f"bed_{index:03d}.jpg", quality=95)
-    lines = [f"bed_000..{beds - 1:03d}.jpg: composited by models/make_worlds.py (seed 0) from"]
+        bed.save(aside / f"bed_{index:03d}.jpg", quality=95)
+    lines = [f"{aside.name}/bed_000..{beds - 1:03d}.jpg (not trained on): composited by "
+             "models/make_worlds.py (seed 0) from"]  # fmt: skip
     lines += [f"  {path.name}: tuxpaint-stamps-default, Bill Kendrick et al., GPL-2"
               for path in sorted(FLOWER_STAMPS.glob("*.png"))]  # fmt: skip
     lines += [f"  {name}: {FLOWER_PHOTOS.get(name, 'GPL-2+ (mate-backgrounds copyright file)')}"
@@ -350,10 +377,11 @@ def flowers_images(folder: Path, beds: int = 240, side: int = 320) -> list[str]:
                 folder / f"{path.stem}_{index}.jpg", quality=95
             )
         lines.append(f"{path.name} (10 crops): {credit}")
-    spare = held_out(folder)  # real flower photographs training never sees
-    spare.mkdir(parents=True, exist_ok=True)
-    photo_crops(LOMIRI / "seeding_by_Clements_Engelhardt.jpg", spare, "seeding", 16, rng)
-    photo_crops(MATE_NATURE / "TwoWings.jpg", spare, "TwoWings", 8, rng)
+    held_out(folder).mkdir(parents=True, exist_ok=True)
+    photo_rng = random.Random(1)  # its own stream: changing the beds moves no photograph's crops
+    for path, stem, credit, count, spare in FLOWER_WALLPAPERS:
+        photo_crops(path, held_out(folder) if spare else folder, stem, count, photo_rng)
+        lines.append(f"{path.name} ({count} crops{', held out' if spare else ''}): {credit}")
     return lines
 
 
