@@ -67,9 +67,10 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # then (session 15) to 9,000 and on to 12,000 with --camera-images (two stages: the learning rate
 # rises again and decays to 0 in each): what it draws over other things is judged. Clouds (session
 # 17) trains on three quarters of endless-sky's skies and fog (a quarter held out, as ocean's),
-# in one sitting to 6,000, then to 9,000 with --camera-images and the texture loss. Ocean then
-# (session 19) 1,500 steps more at half chroma, from its model file. Flowers (session 19) trains
-# on real flower photographs alone, at half chroma, with the texture loss, to 5,000 in one sitting.
+# in one sitting to 6,000, then to 9,000 with --camera-images and the texture loss. Session 19:
+# ocean 1,500 steps more at half chroma from its model file, space 1,000 at a tenth of the
+# learning rate; flowers trains on real flower photographs alone, at half chroma, with the
+# texture loss, to 5,000 in one sitting.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -82,7 +83,22 @@ WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
 HALF_CHROMA = ["--chroma", "half", "--learning-rate", "0.00005"]
 FLOWERS = ["--flips", "--l1-weight", "20", *NEW_RECIPE, "--texture-weight", "10"]
 WORLDS: dict[str, list[list[str]]] = {
-    "space": [["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE]],
+    "space": [
+        ["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE],
+        [
+            "--steps",
+            "1000",
+            "--flips",
+            "--l1-weight",
+            "25",
+            *OLD_RECIPE,
+            *HALF_CHROMA,
+            "--learning-rate",
+            "0.00002",
+            "--init-from",
+            WORLD,
+        ],
+    ],  # (the later --learning-rate wins: a tenth of the default)
     "ocean": [
         ["--steps", "6000", *WIDE],
         ["--steps", "9000", *WIDE, "--camera-images", CAMERA],
