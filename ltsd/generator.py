@@ -38,9 +38,9 @@ PADDINGS = ("zeros", "reflect")
 NORMS = ("batch", "instance")
 LAYOUTS = ("pix2pix", "keras")
 CHROMAS = ("full", "half")
-# ITU-R 601 Cb and Cr of R, G, B, as 1×1 convolution kernels; and each averaged over 2×2 pixels
-_CHROMA = torch.tensor([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])[..., None, None]
-_CHROMA_POOL = (_CHROMA / 4).expand(2, 3, 2, 2).contiguous()
+# ITU-R 601 Cb and Cr of R, G, B; and as a kernel that averages each over 2×2 pixels
+_CHROMA_ROWS = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+_CHROMA_POOL = (torch.tensor(_CHROMA_ROWS)[..., None, None] / 4).expand(2, 3, 2, 2).contiguous()
 # one axis of a 3×3 kernel after ×2 nearest upsampling, as the four taps of a 4×4 transposed kernel
 _NEAREST_TAPS = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
@@ -178,16 +178,18 @@ def half_resolution_chroma(image: torch.Tensor) -> torch.Tensor:
     brought back bilinearly, its luma untouched: what a 4:2:0 JPEG keeps and its decoder shows.
 
     The pixel's own colour is taken out and the smooth one put in, through the RGB ← YCbCr
-    matrix: ~0.5 ms at 256² on one CPU core, a third of averaging all three channels and back.
+    matrix: ~0.5 ms at 256² on a 2-core CPU. The pixel's own Cb and Cr are elementwise sums: as a
+    1×1 convolution, oneDNN took 3 ms for them on two threads.
     """
     image = image.contiguous()  # the generator's channels-last image: elementwise work is 3×
     height, width = image.shape[-2:]
     pool = _CHROMA_POOL.to(image)  # each 2×2 block's mean Cb, Cr in one strided convolution
     smooth = F.interpolate(F.conv2d(image, pool, stride=2), size=(height, width),
                            mode="bilinear", align_corners=False)  # fmt: skip
-    change = smooth - F.conv2d(image, _CHROMA.to(image))
-    cb, cr = change.unbind(1)
     red, green, blue = image.unbind(1)
+    (cb_r, cb_g, cb_b), (cr_r, cr_g, cr_b) = _CHROMA_ROWS
+    cb = smooth[:, 0] - (cb_r * red + cb_g * green + cb_b * blue)  # smooth minus own
+    cr = smooth[:, 1] - (cr_r * red + cr_g * green + cr_b * blue)
     out = torch.stack(
         [red + 1.402 * cr, green - 0.344136 * cb - 0.714136 * cr, blue + 1.772 * cb], dim=1
     )
