@@ -68,8 +68,8 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # rises again and decays to 0 in each): what it draws over other things is judged. Clouds (session
 # 17) trains on three quarters of endless-sky's skies and fog (a quarter held out, as ocean's),
 # in one sitting to 6,000, then to 9,000 with --camera-images and the texture loss. Session 19:
-# ocean 1,500 steps more at half chroma from its model file, space 1,000 at a tenth of the
-# learning rate; flowers trains on real flower photographs alone, at half chroma, with the
+# ocean 1,500 steps more at half chroma from its model file, space and clouds 1,000 at a tenth
+# of the learning rate; flowers trains on real flower photographs alone, at half chroma, with the
 # texture loss, to 5,000 in one sitting.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
@@ -108,6 +108,20 @@ WORLDS: dict[str, list[list[str]]] = {
     "clouds": [
         ["--steps", "6000", *WIDE],
         ["--steps", "9000", *WIDE, "--texture-weight", "10", "--camera-images", CAMERA],
+        [
+            "--steps",
+            "1000",
+            *WIDE,
+            "--texture-weight",
+            "10",
+            "--camera-images",
+            CAMERA,
+            *HALF_CHROMA,
+            "--learning-rate",
+            "0.00002",
+            "--init-from",
+            WORLD,
+        ],
     ],
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
