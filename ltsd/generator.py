@@ -38,9 +38,10 @@ PADDINGS = ("zeros", "reflect")
 NORMS = ("batch", "instance")
 LAYOUTS = ("pix2pix", "keras")
 CHROMAS = ("full", "half")
-# ITU-R 601 Cb and Cr of R, G, B; and as a kernel that averages each over 2×2 pixels
-_CHROMA_ROWS = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
-_CHROMA_POOL = (torch.tensor(_CHROMA_ROWS)[..., None, None] / 4).expand(2, 3, 2, 2).contiguous()
+# ITU-R 601 Y, Cb and Cr of R, G, B (Cb, Cr scaled to Y's range); the chroma rows also as a
+# kernel that averages each over 2×2 pixels
+YCBCR_ROWS = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+_CHROMA_POOL = (torch.tensor(YCBCR_ROWS[1:])[..., None, None] / 4).expand(2, 3, 2, 2).contiguous()
 # one axis of a 3×3 kernel after ×2 nearest upsampling, as the four taps of a 4×4 transposed kernel
 _NEAREST_TAPS = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
@@ -187,7 +188,7 @@ def half_resolution_chroma(image: torch.Tensor) -> torch.Tensor:
     smooth = F.interpolate(F.conv2d(image, pool, stride=2), size=(height, width),
                            mode="bilinear", align_corners=False)  # fmt: skip
     red, green, blue = image.unbind(1)
-    (cb_r, cb_g, cb_b), (cr_r, cr_g, cr_b) = _CHROMA_ROWS
+    (cb_r, cb_g, cb_b), (cr_r, cr_g, cr_b) = YCBCR_ROWS[1:]
     cb = smooth[:, 0] - (cb_r * red + cb_g * green + cb_b * blue)  # smooth minus own
     cr = smooth[:, 1] - (cr_r * red + cr_g * green + cr_b * blue)
     out = torch.stack(

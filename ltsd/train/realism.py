@@ -25,14 +25,13 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from ltsd.generator import YCBCR_ROWS
+
 PATCH = 7
 PATCHES_PER_IMAGE = 128
 PROJECTIONS = 512
 SMALLEST_LEVEL = 16
-# ITU-R 601 RGB → Y, Cb, Cr (scaled to the same range as Y)
-_YCBCR = torch.tensor(
-    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-)
+_YCBCR = torch.tensor(YCBCR_ROWS)
 
 
 def ycbcr(images: torch.Tensor) -> torch.Tensor:
