@@ -548,6 +548,12 @@ def _relaxed_json(path: Path) -> str:
     return re.sub(r"(?<=[\[,\s])\.(\d)", r"0.\1", re.sub(r"-\.(\d)", r"-0.\1", text))
 
 
+def stage_arguments(name: str, stage: list[str], data_dir: Path) -> list[str]:
+    """A stage's `ltsd train` arguments with CAMERA and WORLD replaced by their paths."""
+    places = {CAMERA: str(data_dir / "camera"), WORLD: str(REPO / "models" / f"{name}.safetensors")}
+    return [places.get(word, word) for word in stage]
+
+
 def trained_steps(run_dir: Path) -> int:
     """The step a run's checkpoint holds (0 when there is none)."""
     from safetensors import safe_open
@@ -592,11 +598,7 @@ def main() -> None:
                 continue
             sitting = [*(["--minutes", str(args.minutes)] if args.minutes else []),
                        *(["--resume"] if done else [])]  # fmt: skip
-            places = {
-                CAMERA: str(data_dir / "camera"),
-                WORLD: str(REPO / "models" / f"{name}.safetensors"),
-            }
-            arguments = [places.get(word, word) for word in stage]
+            arguments = stage_arguments(name, stage, data_dir)
             command = [sys.executable, "-m", "ltsd.cli", "train", str(images), "--name", name,
                        "--models-dir", str(REPO / "models"), "--run-dir", str(run_dir),
                        *COMMON, *arguments, *sitting]  # fmt: skip

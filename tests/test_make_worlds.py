@@ -25,21 +25,12 @@ def make_worlds():
 @pytest.mark.parametrize("name", ["clouds", "ocean", "space", "flowers", "fire"])
 def test_every_stage_parses_and_the_last_makes_the_shipped_generator(name: str):
     script = make_worlds()
-    places = {script.CAMERA: "runs/data/camera", script.WORLD: f"models/{name}.safetensors"}
     parser = build_parser()
     parsed = [
-        parser.parse_args(
-            [
-                "train",
-                f"runs/data/{name}",
-                "--name",
-                name,
-                *script.COMMON,
-                *[places.get(word, word) for word in stage],
-            ]
-        )
+        parser.parse_args(["train", f"runs/data/{name}", "--name", name, *script.COMMON,
+                           *script.stage_arguments(name, stage, Path("runs/data"))])
         for stage in script.WORLDS[name]
-    ]
+    ]  # fmt: skip
     info = load_trained(REPO / "models" / f"{name}.safetensors")[0]
     last = parsed[-1]
     shipped = info.architecture
