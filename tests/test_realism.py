@@ -56,13 +56,45 @@ def test_patch_realism_puts_more_of_the_world_near_0_and_other_pictures_near_1()
     inputs = crops(photograph("camera"), 24, seed=2)
     more_of_the_world = crops(photograph("coffee"), 24, seed=3)
     smooth = F.avg_pool2d(more_of_the_world, 9, stride=1, padding=4)  # the world, blurred
-    near, _, floor = realism.realism(more_of_the_world, inputs, world)
-    blurred, _, _ = realism.realism(smooth, inputs, world)
-    other, _, _ = realism.realism(inputs.flip(0), inputs, world)
-    assert floor > 0
-    assert abs(near) < 0.3
+    near = realism.realism(more_of_the_world, inputs, world)
+    blurred = realism.realism(smooth, inputs, world).score
+    other = realism.realism(inputs.flip(0), inputs, world).score
+    assert near.floor > 0
+    assert abs(near.score) < 0.3
     assert blurred > 0.4
     assert 0.7 < other < 1.3
+
+
+def collapse(levels: list[torch.Tensor]) -> torch.Tensor:
+    """The image whose Laplacian pyramid `levels` is (finest first, low-pass rest last)."""
+    image = levels[-1]
+    for band in reversed(levels[:-1]):
+        image = F.interpolate(image, size=band.shape[-2:], mode="bilinear", align_corners=False)
+        image = image + band
+    return image
+
+
+def test_texture_realism_judges_the_bands_and_leaves_the_layout_to_the_camera():
+    world = crops(photograph("coffee"), 48, seed=1)
+    inputs = crops(photograph("camera"), 24, seed=2)
+    world_bands = realism.laplacian_pyramid(crops(photograph("coffee"), 24, seed=3))[:-1]
+    camera_layout = realism.laplacian_pyramid(inputs.flip(0))[-1]
+    assert torch.allclose(collapse(realism.laplacian_pyramid(inputs)), inputs, atol=1e-5)
+    # the world's texture over the camera's layout: what a Learning to See world should make
+    textured = realism.realism(collapse([*world_bands, camera_layout]), inputs, world)
+    # the camera's texture over the world's layout: the opposite
+    world_layout = realism.laplacian_pyramid(crops(photograph("coffee"), 24, seed=3))[-1]
+    camera_bands = realism.laplacian_pyramid(inputs.flip(0))[:-1]
+    untextured = realism.realism(collapse([*camera_bands, world_layout]), inputs, world)
+    assert textured.texture < 0.3 < 0.7 < untextured.texture
+    assert textured.layout > 0.7 > 0.3 > untextured.layout
+    # with the camera's layout, even perfect bands cannot take the whole score to 0: the whole
+    # score ranks the camera's texture over the world's layout above the world's texture over
+    # the camera's layout, which is why texture realism is reported beside it
+    assert textured.best_with_layout > 0.3
+    assert untextured.score < textured.score
+    assert textured.score == pytest.approx(textured.best_with_layout, abs=0.15)
+    assert len(textured.outputs) == len(textured.inputs) == len(textured.photographs) == 4
 
 
 def test_kid_is_near_zero_for_one_distribution_and_not_for_two():

@@ -7,8 +7,11 @@ With --held-out (photographs of the world that training never saw) and --inputs 
 of everyday things, `models/make_worlds.py --data-only` makes both), it also judges the world
 against its world with `ltsd.train.realism`'s scores: patch-statistics realism, feature-space
 realism (KID), colour speckle and stroke direction against the held-out photographs', and the
-flicker of a slow pan; with IMAGES_DIR too, the training images' own speckle and stroke (the
-world copies them: a held-out set unlike its training set in these moves the bar, not the world).
+flicker of a slow pan; patch realism is also split into texture (the pyramid's bands: what the
+world draws) and layout (its low-pass rest: the camera's, by design), with the lowest score a
+world that keeps the camera's layout can reach; with IMAGES_DIR too, the training images' own
+speckle and stroke (the world copies them: a held-out set unlike its training set in these
+moves the bar, not the world).
 
 - Held-out L1 (needs the world's IMAGES_DIR): the baseline is the degraded input tinted with the
   dataset's mean colour: it already has the right brightness layout and the right average colour,
@@ -40,6 +43,7 @@ from ltsd.modelstore import LoadedModel, load_model, load_trained, model_path
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare, to_grayscale
 from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
+from ltsd.train.realism import Realism
 
 HELD_OUT_SEED = 1_000_003
 PHOTOGRAPH_NAMES = ("coffee", "chelsea", "astronaut", "rocket", "camera", "china")
@@ -156,9 +160,7 @@ def picture_scores(model: LoadedModel) -> PictureScores:
 class WorldScores:
     """What a world makes of everyday photographs, against held-out photographs of its world."""
 
-    realism: float  # patch statistics: 0 = the world's photographs, 1 = the inputs
-    patch_distance: float
-    world_distance: float  # the world's photographs' own (two halves)
+    patches: Realism  # patch statistics: 0 = the world's photographs, 1 = the inputs
     feature_realism: float  # KID on EfficientNet-Lite0 features, on the same scale
     kid: float  # ×1e3
     speckle_ratio: float  # outputs' fine chroma / luma over the photographs'
@@ -183,12 +185,9 @@ def world_scores(
     photographs = held_out_crops(world, 2 * crops, size)
     everyday = held_out_crops(inputs, crops, size)
     made = torch.cat([(play(model, everyday[i : i + 1])[1] + 1) / 2 for i in range(crops)])
-    score, distance, floor = realism.realism(made, everyday, photographs)
     feature_score, kid = realism.feature_realism(made, everyday, photographs)
     return WorldScores(
-        realism=score,
-        patch_distance=distance,
-        world_distance=floor,
+        patches=realism.realism(made, everyday, photographs),
         feature_realism=feature_score,
         kid=kid,
         speckle_ratio=realism.speckle(made) / realism.speckle(photographs),
@@ -239,6 +238,10 @@ def at_chroma(model: LoadedModel, chroma: str) -> LoadedModel:
     return LoadedModel(replace(info, architecture=spec), for_inference(rebuilt.eval()), model.path)
 
 
+def _levels(distances: tuple[float, ...]) -> str:
+    return " / ".join(f"{distance:.0f}" for distance in distances)
+
+
 def _recipe_fields(preprocessing: dict) -> dict:
     known = Degradation.__dataclass_fields__
     fields = {key: value for key, value in preprocessing.items() if key in known}
@@ -279,12 +282,20 @@ def main() -> None:
     print(line)
     if held_out is not None and args.inputs is not None:
         world = world_scores(model, load_images(args.inputs), held_out)
+        patches = world.patches
         print(
-            f"{args.model}: realism {world.realism:.2f} (patch distance {world.patch_distance:.1f},"
-            f" photographs' own {world.world_distance:.1f}), feature realism "
+            f"{args.model}: realism {patches.score:.2f} (patch distance {patches.distance:.1f},"
+            f" photographs' own {patches.floor:.1f}), feature realism "
             f"{world.feature_realism:.2f} (KID×1e3 {world.kid:.1f}), speckle "
             f"×{world.speckle_ratio:.2f}, stroke {world.stroke:+.2f} (photographs "
             f"{world.photo_stroke:+.2f}), flicker {world.flicker:.2f}"
+        )
+        print(
+            f"{args.model}: texture realism {patches.texture:.2f}, layout realism "
+            f"{patches.layout:.2f} (the camera's), lowest realism this layout allows "
+            f"{patches.best_with_layout:.2f}; patch distance per level, finest to layout: "
+            f"photographs' own {_levels(patches.photographs)}, inputs {_levels(patches.inputs)}, "
+            f"outputs {_levels(patches.outputs)}"
         )
     if held_out is not None and training is not None:
         speckle, stroke = training_set_scores(training, held_out, model.info.resolution)

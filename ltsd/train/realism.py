@@ -10,7 +10,9 @@ Every function takes (N, 3, H, W) RGB in [0, 1]:
 - `patch_distance`: Karras et al. 2018's sliced Wasserstein distance between the 7×7 patches
   of each level of two sets' Laplacian pyramids: how far the textures, at every scale, are
   from each other's. `realism` puts it on a scale: 0 = the world's photographs against the
-  world's photographs, 1 = unprocessed input photographs against them.
+  world's photographs, 1 = unprocessed input photographs against them; and splits it into the
+  band-pass levels (the world's texture) and the low-pass rest (the layout, which a Learning to
+  See world takes from the camera by design, so it stays near the inputs' whatever the world).
 - `kid`: Kernel Inception Distance (Bińkowski et al. 2018) on the pooled features of the
   frozen EfficientNet-Lite0 (`ltsd.train.features`) instead of Inception: unbiased for small sets.
 - `flicker`: on a slow pan over a photograph, the output's change from frame to frame once the
@@ -21,6 +23,7 @@ Every function takes (N, 3, H, W) RGB in [0, 1]:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -112,19 +115,25 @@ def _sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, generator: torch.Gener
     return float((projected_a - projected_b).abs().mean())
 
 
-def patch_distance(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> float:
-    """Mean over pyramid levels of the sliced Wasserstein distance of the two sets' patches (×1e3,
-    as Karras et al. report it)."""
+def level_distances(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> list[float]:
+    """The sliced Wasserstein distance of the two sets' patches at each pyramid level, finest
+    first, the layout (low-pass rest) last (×1e3, as Karras et al. report it)."""
     generator = torch.Generator().manual_seed(seed)
     levels_a = laplacian_pyramid(a.double())
     levels_b = laplacian_pyramid(b.double())
-    distances = [
-        _sliced_wasserstein(
+    return [
+        1e3
+        * _sliced_wasserstein(
             _descriptors(level_a, generator), _descriptors(level_b, generator), generator
         )
         for level_a, level_b in zip(levels_a, levels_b, strict=True)
     ]
-    return 1e3 * sum(distances) / len(distances)
+
+
+def patch_distance(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> float:
+    """Mean over pyramid levels of `level_distances`."""
+    distances = level_distances(a, b, seed)
+    return sum(distances) / len(distances)
 
 
 def on_scale(value: float, floor: float, ceiling: float) -> float:
@@ -138,18 +147,50 @@ def split_halves(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return images[0::2], images[1::2]
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+@dataclass(frozen=True, slots=True)
+class Realism:
+    """Patch realism of a set of outputs, whole and split into texture and layout.
+
+    `best_with_layout` is what `score` would be if every band were as close to the world's
+    photographs as they are to each other and only the layout stayed the outputs': the lowest
+    score a world that keeps the camera's layout can reach."""
+
+    score: float  # every level, 0 = the world's photographs … 1 = the inputs
+    texture: float  # the band-pass levels only, on their own 0 … 1 scale
+    layout: float  # the low-pass rest only, on its own scale
+    best_with_layout: float
+    distance: float  # mean over levels, ×1e3
+    floor: float  # the world's photographs' own
+    photographs: tuple[float, ...]  # per level, finest first: the photographs' own distance
+    inputs: tuple[float, ...]  # … the inputs'
+    outputs: tuple[float, ...]  # … the outputs'
+
+
 def realism(
     outputs: torch.Tensor, inputs: torch.Tensor, world: torch.Tensor, seed: int = 0
-) -> tuple[float, float, float]:
-    """(score, distance, world's own distance): outputs against half the world's photographs,
-    on the 0 (other half) … 1 (inputs) scale. Each set is cut to the size of the half so the
-    three distances are measured on equally many patches."""
+) -> Realism:
+    """Outputs against half the world's photographs, on the 0 (other half) … 1 (inputs) scale.
+    Each set is cut to the size of the half so the three are measured on equally many patches."""
     reference, other = split_halves(world)
     count = min(len(other), len(outputs), len(inputs))
-    floor = patch_distance(other[:count], reference, seed)
-    ceiling = patch_distance(inputs[:count], reference, seed)
-    distance = patch_distance(outputs[:count], reference, seed)
-    return on_scale(distance, floor, ceiling), distance, floor
+    floor = level_distances(other[:count], reference, seed)
+    ceiling = level_distances(inputs[:count], reference, seed)
+    made = level_distances(outputs[:count], reference, seed)
+    return Realism(
+        score=on_scale(_mean(made), _mean(floor), _mean(ceiling)),
+        texture=on_scale(_mean(made[:-1]), _mean(floor[:-1]), _mean(ceiling[:-1])),
+        layout=on_scale(made[-1], floor[-1], ceiling[-1]),
+        best_with_layout=on_scale(_mean([*floor[:-1], made[-1]]), _mean(floor), _mean(ceiling)),
+        distance=_mean(made),
+        floor=_mean(floor),
+        photographs=tuple(floor),
+        inputs=tuple(ceiling),
+        outputs=tuple(made),
+    )
 
 
 def _polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
