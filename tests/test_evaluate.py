@@ -52,3 +52,26 @@ def test_the_training_sets_own_speckle_is_measured_against_the_held_out_photogra
     _, stroke = training_set_scores([torch.arange(96.0).repeat(3, 96, 1).to(torch.uint8)] * 2,
                                     photographs, 64, crops=4)  # fmt: skip
     assert stroke > 1  # a ramp across: horizontal differences only
+
+
+def test_patch_realism_is_judged_over_several_draws_of_the_crops(tmp_path):
+    from ltsd.generator import GeneratorSpec, UNetGenerator
+    from ltsd.modelstore import ModelInfo, load_model, save_model
+    from ltsd.train import realism
+    from ltsd.train.evaluate import held_out_crops, played, realism_over_draws, spread
+
+    spec = GeneratorSpec(1, 3, 4, 16, 7, "nearest", "reflect")
+    save_model(tmp_path / "w.safetensors", UNetGenerator(spec).eval(), ModelInfo("w", spec, 128))
+    model = load_model(tmp_path / "w.safetensors")
+    photographs = {name: photo[0] for name, photo in scoring_photographs(192).items()}
+    world = [(photographs[name] * 255).to(torch.uint8) for name in ("coffee", "chelsea", "china")]
+    inputs = [(photographs[name] * 255).to(torch.uint8) for name in ("camera", "rocket")]
+    results = realism_over_draws(model, inputs, world, draws=2, seeds=2, crops=8)
+    assert len(results) == 4
+    # draw 0, seed 0 is the single judgement world_scores makes
+    everyday = held_out_crops(inputs, 8, 128)
+    first = realism.realism(played(model, everyday), everyday, held_out_crops(world, 16, 128))
+    assert first.score == results[0].score
+    assert len({r.score for r in results}) == 4  # every draw and seed measures anew
+    assert len({r.floor for r in results[::2]}) == 2  # the second draw crops other photographs
+    assert spread([0.5, 0.25, 0.75]) == "0.50 (0.25–0.75)"

@@ -169,11 +169,19 @@ class WorldScores:
     flicker: float
 
 
-def held_out_crops(images: list[torch.Tensor], count: int, size: int) -> torch.Tensor:
+def held_out_crops(
+    images: list[torch.Tensor], count: int, size: int, draw: int = 0
+) -> torch.Tensor:
     """`count` crops (N, 3, size, size) in [0, 1], drawn as training draws its own, with a seed
-    training never uses."""
-    rng = torch.Generator().manual_seed(HELD_OUT_SEED)
+    training never uses (one per `draw`)."""
+    rng = torch.Generator().manual_seed(HELD_OUT_SEED + draw)
     return random_crops(images, count, size, Degradation(), rng)
+
+
+def played(model: LoadedModel, photographs: torch.Tensor) -> torch.Tensor:
+    """What `model` makes of each (N, 3, H, W) photograph in [0, 1], one frame at a time as the
+    daemon plays them, in [0, 1]."""
+    return torch.cat([(play(model, photo[None])[1] + 1) / 2 for photo in photographs])
 
 
 def world_scores(
@@ -184,7 +192,7 @@ def world_scores(
     size = model.info.resolution
     photographs = held_out_crops(world, 2 * crops, size)
     everyday = held_out_crops(inputs, crops, size)
-    made = torch.cat([(play(model, everyday[i : i + 1])[1] + 1) / 2 for i in range(crops)])
+    made = played(model, everyday)
     feature_score, kid = realism.feature_realism(made, everyday, photographs)
     return WorldScores(
         patches=realism.realism(made, everyday, photographs),
@@ -195,6 +203,34 @@ def world_scores(
         photo_stroke=realism.stroke_direction(photographs),
         flicker=pan_flicker(model, inputs),
     )
+
+
+def realism_over_draws(
+    model: LoadedModel,
+    inputs: list[torch.Tensor],
+    world: list[torch.Tensor],
+    draws: int,
+    seeds: int = 3,
+    crops: int = 48,
+) -> list[Realism]:
+    """Patch realism on `draws` draws of the crops × `seeds` seeds of the distance's random
+    patches and projections: one draw's score moves by ±0.05 and more (models/README.md), as
+    much as a training changes it, so a world is judged on the spread."""
+    from ltsd.train import realism
+
+    size = model.info.resolution
+    results = []
+    for draw in range(draws):
+        photographs = held_out_crops(world, 2 * crops, size, draw)
+        everyday = held_out_crops(inputs, crops, size, draw)
+        made = played(model, everyday)
+        results += [realism.realism(made, everyday, photographs, seed) for seed in range(seeds)]
+    return results
+
+
+def spread(values: list[float]) -> str:
+    """Some scores' mean and range, as "0.53 (0.48–0.59)"."""
+    return f"{sum(values) / len(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
 def training_set_scores(
@@ -259,6 +295,12 @@ def main() -> None:
     parser.add_argument("--held-out", type=Path, help="photographs of the world kept from training")
     parser.add_argument("--inputs", type=Path, help="photographs of everyday things to play")
     parser.add_argument(
+        "--draws",
+        type=int,
+        default=1,
+        help="also judge patch realism over this many crop draws × 3 seeds (mean, range)",
+    )
+    parser.add_argument(
         "--chroma",
         choices=("half", "full"),
         help="play it with its colour at this resolution (default: its file's)",
@@ -273,6 +315,7 @@ def main() -> None:
     # each folder is decoded once, however many scores read it
     training = load_images(args.images_dir) if args.images_dir is not None else None
     held_out = load_images(args.held_out) if args.held_out is not None else None
+    everyday = load_images(args.inputs) if args.inputs is not None else None
     if training is not None:
         result = evaluate(model, training, args.crops)
         line += (
@@ -280,8 +323,8 @@ def main() -> None:
             f"({result.crops} held-out crops)"
         )
     print(line)
-    if held_out is not None and args.inputs is not None:
-        world = world_scores(model, load_images(args.inputs), held_out)
+    if held_out is not None and everyday is not None:
+        world = world_scores(model, everyday, held_out)
         patches = world.patches
         print(
             f"{args.model}: realism {patches.score:.2f} (patch distance {patches.distance:.1f},"
@@ -296,6 +339,14 @@ def main() -> None:
             f"{patches.best_with_layout:.2f}; patch distance per level, finest to layout: "
             f"photographs' own {_levels(patches.photographs)}, inputs {_levels(patches.inputs)}, "
             f"outputs {_levels(patches.outputs)}"
+        )
+    if held_out is not None and everyday is not None and args.draws > 1:
+        results = realism_over_draws(model, everyday, held_out, args.draws)
+        print(
+            f"{args.model}: over {args.draws} draws × 3 seeds: realism "
+            f"{spread([r.score for r in results])}, texture realism "
+            f"{spread([r.texture for r in results])}, lowest realism the layout allows "
+            f"{spread([r.best_with_layout for r in results])}"
         )
     if held_out is not None and training is not None:
         speckle, stroke = training_set_scores(training, held_out, model.info.resolution)
