@@ -77,14 +77,12 @@ def collapse(levels: list[torch.Tensor]) -> torch.Tensor:
 def test_texture_realism_judges_the_bands_and_leaves_the_layout_to_the_camera():
     world = crops(photograph("coffee"), 48, seed=1)
     inputs = crops(photograph("camera"), 24, seed=2)
-    world_bands = realism.laplacian_pyramid(crops(photograph("coffee"), 24, seed=3))[:-1]
-    camera_layout = realism.laplacian_pyramid(inputs.flip(0))[-1]
+    *world_bands, world_layout = realism.laplacian_pyramid(crops(photograph("coffee"), 24, seed=3))
+    *camera_bands, camera_layout = realism.laplacian_pyramid(inputs.flip(0))
     assert torch.allclose(collapse(realism.laplacian_pyramid(inputs)), inputs, atol=1e-5)
     # the world's texture over the camera's layout: what a Learning to See world should make
     textured = realism.realism(collapse([*world_bands, camera_layout]), inputs, world)
     # the camera's texture over the world's layout: the opposite
-    world_layout = realism.laplacian_pyramid(crops(photograph("coffee"), 24, seed=3))[-1]
-    camera_bands = realism.laplacian_pyramid(inputs.flip(0))[:-1]
     untextured = realism.realism(collapse([*camera_bands, world_layout]), inputs, world)
     assert textured.texture < 0.3 < 0.7 < untextured.texture
     assert textured.layout > 0.7 > 0.3 > untextured.layout

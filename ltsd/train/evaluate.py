@@ -184,15 +184,26 @@ def played(model: LoadedModel, photographs: torch.Tensor) -> torch.Tensor:
     return torch.cat([(play(model, photo[None])[1] + 1) / 2 for photo in photographs])
 
 
+def judged_draw(
+    model: LoadedModel,
+    inputs: list[torch.Tensor],
+    world: list[torch.Tensor],
+    crops: int,
+    draw: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(2·`crops` crops of the world's photographs, `crops` of the inputs, what the model makes
+    of those): the three sets a world is judged on, for one draw of the crops."""
+    size = model.info.resolution
+    everyday = held_out_crops(inputs, crops, size, draw)
+    return held_out_crops(world, 2 * crops, size, draw), everyday, played(model, everyday)
+
+
 def world_scores(
     model: LoadedModel, inputs: list[torch.Tensor], world: list[torch.Tensor], crops: int = 48
 ) -> WorldScores:
     from ltsd.train import realism
 
-    size = model.info.resolution
-    photographs = held_out_crops(world, 2 * crops, size)
-    everyday = held_out_crops(inputs, crops, size)
-    made = played(model, everyday)
+    photographs, everyday, made = judged_draw(model, inputs, world, crops)
     feature_score, kid = realism.feature_realism(made, everyday, photographs)
     return WorldScores(
         patches=realism.realism(made, everyday, photographs),
@@ -218,12 +229,9 @@ def realism_over_draws(
     much as a training changes it, so a world is judged on the spread."""
     from ltsd.train import realism
 
-    size = model.info.resolution
     results = []
     for draw in range(draws):
-        photographs = held_out_crops(world, 2 * crops, size, draw)
-        everyday = held_out_crops(inputs, crops, size, draw)
-        made = played(model, everyday)
+        photographs, everyday, made = judged_draw(model, inputs, world, crops, draw)
         results += [realism.realism(made, everyday, photographs, seed) for seed in range(seeds)]
     return results
 

@@ -7,7 +7,7 @@ Every function takes (N, 3, H, W) RGB in [0, 1]:
 - `stroke_direction`: log10 of horizontal over vertical fine-gradient energy of the luma. Sea
   photographs are dominated by horizontal wave crests (vertical gradients: about −0.4); vertical
   streaks push it toward 0 or above.
-- `patch_distance`: Karras et al. 2018's sliced Wasserstein distance between the 7×7 patches
+- `level_distances`: Karras et al. 2018's sliced Wasserstein distance between the 7×7 patches
   of each level of two sets' Laplacian pyramids: how far the textures, at every scale, are
   from each other's. `realism` puts it on a scale: 0 = the world's photographs against the
   world's photographs, 1 = unprocessed input photographs against them; and splits it into the
@@ -128,12 +128,6 @@ def level_distances(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> list[flo
         )
         for level_a, level_b in zip(levels_a, levels_b, strict=True)
     ]
-
-
-def patch_distance(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> float:
-    """Mean over pyramid levels of `level_distances`."""
-    distances = level_distances(a, b, seed)
-    return sum(distances) / len(distances)
 
 
 def on_scale(value: float, floor: float, ceiling: float) -> float:
