@@ -162,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
+    train.add_argument("--brightness-jitter", type=float, default=0.2,
+                       help="random brightness added to each training input, up to ± this "
+                       "(default 0.2; larger: the world stops reading a bright camera as one "
+                       "kind of picture)")  # fmt: skip
+    train.add_argument(
+        "--contrast-jitter",
+        type=float,
+        default=0.15,
+        help="random contrast of each training input, 1 ± this (default 0.15)",
+    )
     train.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     train.add_argument("--run-dir", type=Path, help="checkpoints and sample sheets (default: "
                        "runs/NAME)")  # fmt: skip
@@ -374,6 +384,10 @@ def train_command(args: argparse.Namespace) -> int:
     ):
         if not (math.isfinite(value) and value >= 0):
             raise LtsdError(f"{flag}: expected a number of at least 0, got {value:g}")
+    for flag, value in (("--brightness-jitter", args.brightness_jitter),
+                        ("--contrast-jitter", args.contrast_jitter)):  # fmt: skip
+        if not (math.isfinite(value) and 0 <= value < 1):
+            raise LtsdError(f"{flag}: expected a number from 0 to under 1, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
     if not (math.isfinite(args.learning_rate) and 0 < args.learning_rate <= 1):
@@ -415,7 +429,11 @@ def train_command(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         device=pick_device(args.device),
         seed=args.seed,
-        recipe=Degradation(flips=args.flips),
+        recipe=Degradation(
+            brightness_jitter=args.brightness_jitter,
+            contrast_jitter=args.contrast_jitter,
+            flips=args.flips,
+        ),
         resume=args.resume,
         run_dir=args.run_dir,
         checkpoint_every=args.checkpoint_every,

@@ -48,12 +48,15 @@ def images_dir(tmp_path: Path) -> Path:
 def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, tmp_path: Path):
     models = tmp_path / "models"
     trained = run_ltsd("train", str(images_dir), "--name", "tiny", "--models-dir", str(models),
-                   "--steps", "3", "--run-dir", str(tmp_path / "run"), *TINY)  # fmt: skip
+                   "--steps", "3", "--run-dir", str(tmp_path / "run"),
+                   "--brightness-jitter", "0.4", *TINY)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "broken.jpg" in trained.stderr, "the unreadable file must be named"
     info = load_model(models / "tiny.safetensors").info
     assert info.provenance["image_count"] == 3 and info.provenance["steps"] == 3
     assert info.preprocessing["blur_factor"] == 24.0
+    assert info.preprocessing["brightness_jitter"] == 0.4  # what it was trained with
+    assert info.preprocessing["contrast_jitter"] == 0.15  # the default
     assert info.provenance["features"] == "efficientnet-lite0"  # the default recipe
     assert info.provenance["diff_augment"] and info.provenance["fine_chroma_weight"] > 0
 
