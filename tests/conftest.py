@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,17 @@ from tests.helpers.osc_client import OscPeer
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_RGB = MAGENTA  # what the "magenta" test world paints
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """Poll `check` until it holds or `timeout_s` passes: a daemon answers in its own time,
+    and a fixed sleep before looking is a race a busy machine loses."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def unique_name(prefix: str) -> str:

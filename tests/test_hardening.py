@@ -449,19 +449,27 @@ def test_render_mistakes_are_one_line_and_never_overwrite_the_input(models_dir, 
     assert clip.read_bytes() == original
 
 
-def test_train_refuses_impossible_numbers_and_names_outside_the_models_folder(tmp_path):
+def test_train_refuses_impossible_numbers_and_names_outside_the_models_folder(tmp_path, capsys):
+    """The first case as a user runs it (its exit status and stderr); the rest through the
+    same entry point in this process, which checks them before anything loads."""
+    from ltsd.cli import main
+
     images = tmp_path / "images"
     images.mkdir()
     Image.new("RGB", (300, 300), (40, 90, 160)).save(images / "a.png")
-    for flags in (["--minutes", "nan"], ["--minutes", "-1"], ["--resolution", "0"],
+    models = ["--models-dir", str(tmp_path / "models")]
+    result = run_ltsd("train", str(images), "--name", "t", "--minutes", "nan", *models)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == "ltsd: error: --minutes: expected a positive number, got nan"
+    for flags in (["--minutes", "-1"], ["--resolution", "0"],
                   ["--ngf", "0"], ["--max-filters", "-1"], ["--ndf", "0"],
                   ["--learning-rate", "0"], ["--learning-rate", "inf"],
+                  ["--brightness-jitter", "1"], ["--contrast-jitter", "-0.1"],
                   ["--name", "../../escaped"]):  # fmt: skip
         name = [] if "--name" in flags else ["--name", "t"]
-        result = run_ltsd("train", str(images), *name, *flags, "--models-dir",
-                          str(tmp_path / "models"), timeout_s=60)  # fmt: skip
-        assert result.returncode == 2, (flags, result.stderr)
-        assert len(result.stderr.strip().splitlines()) == 1 and flags[0] in result.stderr
+        assert main(["train", str(images), *name, *flags, *models]) == 2, flags
+        stderr = capsys.readouterr().err
+        assert len(stderr.strip().splitlines()) == 1 and flags[0] in stderr, (flags, stderr)
     assert (
         not (tmp_path / "models").exists()
         and not (tmp_path.parent / "escaped.safetensors").exists()

@@ -7,16 +7,14 @@ import io
 import json
 import re
 import shutil
-import time
 import urllib.request
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from ltsd.harness.receiver import NdiReceiver
-from tests.conftest import Processes, free_tcp_port, unique_name
+from tests.conftest import Processes, eventually, free_tcp_port, unique_name
 from tests.helpers.netns import second_host
 from tests.test_web_access import Log, wait_for
 
@@ -73,15 +71,6 @@ def page(browser, daemon):
 def value_at(daemon: dict, address: str) -> object:
     with urllib.request.urlopen(f"{daemon['base']}{address}?VALUE", timeout=5) as reply:
         return json.load(reply)["VALUE"][0]
-
-
-def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_world_moves_on_the_page(page):

@@ -17,7 +17,7 @@ import yaml
 from ltsd.control.morph import ease
 from ltsd.control.scenes import Scene, SceneBook
 from ltsd.params import ParamStore
-from tests.conftest import Processes
+from tests.conftest import Processes, eventually
 
 
 def book(path: Path) -> SceneBook:
@@ -160,21 +160,21 @@ def test_a_recall_morphs_on_the_ease_curve_and_crossfades_the_world(daemon):
     assert value(ltsd, "/ltsd/model") == "magenta"
 
 
+def scene_names(ltsd) -> list[str]:
+    with urllib.request.urlopen(f"{ltsd.base}/ltsd/scenes/recall", timeout=5) as reply:
+        return json.load(reply)["RANGE"][0]["VALS"]
+
+
 def test_scenes_are_in_oscquery_and_survive_sighup_and_bad_requests(daemon):
     ltsd, folder = daemon
     ltsd.peer.send("/ltsd/scenes/save", 9, "kept")
-    time.sleep(0.3)
-    with urllib.request.urlopen(f"{ltsd.base}/ltsd/scenes/recall", timeout=5) as reply:
-        node = json.load(reply)
-    assert "kept" in node["RANGE"][0]["VALS"]
+    assert eventually(lambda: "kept" in scene_names(ltsd)), scene_names(ltsd)
     text = (folder / "scenes.yaml").read_text()
     (folder / "scenes.yaml").write_text(text + "12: {model: magenta, params: {mix: 7}}\n"
                                         "13: {name: edited, model: teal}\n")  # fmt: skip
     ltsd.process.send_signal(signal.SIGHUP)
-    time.sleep(1.0)
-    with urllib.request.urlopen(f"{ltsd.base}/ltsd/scenes/recall", timeout=5) as reply:
-        names = json.load(reply)["RANGE"][0]["VALS"]
-    assert "edited" in names and "kept" in names
+    assert eventually(lambda: "edited" in scene_names(ltsd)), scene_names(ltsd)
+    assert "kept" in scene_names(ltsd)
     for bad in ((0,), (999,), ("no such scene",), (13, -1.0), (13, "slow")):
         ltsd.peer.send("/ltsd/scenes/recall", *bad)
     assert ltsd.peer.status()["/ltsd/status/fps"] > 5
@@ -187,13 +187,12 @@ def test_scenes_survive_a_restart(tmp_path):
             ltsd = processes.small(tmp_path, "restart")
             if run == 0:
                 ltsd.peer.send("/ltsd/mix", 0.3)
-                time.sleep(0.2)
+                assert eventually(lambda d=ltsd: value(d, "/ltsd/mix") == pytest.approx(0.3))
                 ltsd.peer.send("/ltsd/scenes/save", 7, "kept")
-                time.sleep(0.3)
+                assert eventually(lambda d=ltsd: "kept" in scene_names(d))  # saved before the stop
             else:
                 ltsd.peer.send("/ltsd/scenes/recall", "kept", 0.0)
-                time.sleep(0.5)
-                assert value(ltsd, "/ltsd/mix") == pytest.approx(0.3)
+                assert eventually(lambda d=ltsd: value(d, "/ltsd/mix") == pytest.approx(0.3))
             ltsd.peer.close()
         finally:
             processes.stop_all()

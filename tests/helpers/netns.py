@@ -7,6 +7,7 @@ test that asks for one skips with one line saying so.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 
 import pytest
 
-SUBNET = "10.251.37"  # this machine's end is .1; the second host answers as .2 and .3
+# this machine's end is .1; the second host answers as .2 and .3. One /24 per pytest-xdist
+# worker ("gw0", "gw1", ...), so that two workers' second hosts never share an address.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+SUBNET = f"10.251.{37 + _WORKER}"
 
 
 @dataclass(frozen=True, slots=True)
