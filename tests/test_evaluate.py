@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ltsd.preprocess import to_grayscale
@@ -75,3 +76,27 @@ def test_patch_realism_is_judged_over_several_draws_of_the_crops(tmp_path):
     assert len({r.score for r in results}) == 4  # every draw and seed measures anew
     assert len({r.floor for r in results[::2]}) == 2  # the second draw crops other photographs
     assert spread([0.5, 0.25, 0.75]) == "0.50 (0.25–0.75)"
+
+
+def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(tmp_path):
+    from ltsd.generator import GeneratorSpec, UNetGenerator
+    from ltsd.modelstore import ModelInfo, load_model, save_model
+    from ltsd.train import realism
+    from ltsd.train.evaluate import held_out_crops, played, world_scores
+
+    spec = GeneratorSpec(1, 3, 4, 16, 7, "nearest", "reflect")
+    save_model(tmp_path / "w.safetensors", UNetGenerator(spec).eval(), ModelInfo("w", spec, 128))
+    model = load_model(tmp_path / "w.safetensors")
+    photographs = {name: photo[0] for name, photo in scoring_photographs(192).items()}
+    world = [(photographs[name] * 255).to(torch.uint8) for name in ("coffee", "chelsea", "china")]
+    inputs = [(photographs[name] * 255).to(torch.uint8) for name in ("camera", "rocket")]
+    scores = world_scores(model, inputs, world, crops=8)
+    # the other half of the world's crops, played and judged against the reference half
+    reference, other = realism.split_halves(held_out_crops(world, 16, 128))
+    own = played(model, other)
+    assert scores.own_levels == tuple(realism.level_distances(own, reference))
+    assert len(scores.own_levels) == len(scores.patches.outputs)
+    made = played(model, held_out_crops(inputs, 8, 128))
+    detail = realism.fine_detail(held_out_crops(world, 16, 128))
+    assert scores.fine_detail_ratio == pytest.approx(realism.fine_detail(made) / detail)
+    assert scores.own_fine_detail_ratio == pytest.approx(realism.fine_detail(own) / detail)

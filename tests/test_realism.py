@@ -37,6 +37,15 @@ def test_speckle_is_higher_with_per_pixel_colour_noise():
     assert realism.speckle(speckled) > 4 * realism.speckle(clean)
 
 
+def test_fine_detail_falls_on_a_smoothed_photograph_and_ignores_colour():
+    sharp = crops(photograph("chelsea"), 8)  # fur and whiskers
+    smooth = F.interpolate(F.avg_pool2d(sharp, 2), scale_factor=2, mode="bilinear")
+    assert realism.fine_detail(smooth) < 0.5 * realism.fine_detail(sharp)
+    noise = torch.randn(sharp.shape[0], 1, *sharp.shape[-2:]) * 0.05
+    coloured = (sharp + torch.cat([noise, -noise, noise], dim=1)).clamp(0, 1)  # luma kept ~
+    assert realism.fine_detail(coloured) == pytest.approx(realism.fine_detail(sharp), rel=0.15)
+
+
 def test_stroke_direction_tells_horizontal_waves_from_vertical_streaks():
     rows = torch.arange(128.0)
     waves = (0.5 + 0.4 * torch.sin(rows * 2.1))[None, None, :, None].expand(4, 3, 128, 128)

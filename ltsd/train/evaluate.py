@@ -167,6 +167,12 @@ class WorldScores:
     stroke: float  # outputs' log10 horizontal / vertical fine-gradient energy
     photo_stroke: float
     flicker: float
+    fine_detail_ratio: float  # outputs' finest-band luma energy over the photographs'
+    # the world played on the other half of its own held-out photographs, judged as the outputs
+    # are: per-level patch distance (finest first) and fine detail. What it still loses here is
+    # not the inputs' fault (they are its world), but its generator's and its losses'.
+    own_levels: tuple[float, ...]
+    own_fine_detail_ratio: float
 
 
 def held_out_crops(
@@ -205,6 +211,9 @@ def world_scores(
 
     photographs, everyday, made = judged_draw(model, inputs, world, crops)
     feature_score, kid = realism.feature_realism(made, everyday, photographs)
+    reference, other = realism.split_halves(photographs)
+    own = played(model, other[: len(made)])
+    photo_detail = realism.fine_detail(photographs)
     return WorldScores(
         patches=realism.realism(made, everyday, photographs),
         feature_realism=feature_score,
@@ -213,6 +222,9 @@ def world_scores(
         stroke=realism.stroke_direction(made),
         photo_stroke=realism.stroke_direction(photographs),
         flicker=pan_flicker(model, inputs),
+        fine_detail_ratio=realism.fine_detail(made) / photo_detail,
+        own_levels=tuple(realism.level_distances(own, reference)),
+        own_fine_detail_ratio=realism.fine_detail(own) / photo_detail,
     )
 
 
@@ -347,6 +359,11 @@ def main() -> None:
             f"{patches.best_with_layout:.2f}; patch distance per level, finest to layout: "
             f"photographs' own {_levels(patches.photographs)}, inputs {_levels(patches.inputs)}, "
             f"outputs {_levels(patches.outputs)}"
+        )
+        print(
+            f"{args.model}: fine detail ×{world.fine_detail_ratio:.2f} the photographs'; played "
+            f"on its own held-out photographs: patch distance per level "
+            f"{_levels(world.own_levels)}, fine detail ×{world.own_fine_detail_ratio:.2f}"
         )
     if held_out is not None and everyday is not None and args.draws > 1:
         results = realism_over_draws(model, everyday, held_out, args.draws)

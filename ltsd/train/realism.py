@@ -7,6 +7,9 @@ Every function takes (N, 3, H, W) RGB in [0, 1]:
 - `stroke_direction`: log10 of horizontal over vertical fine-gradient energy of the luma. Sea
   photographs are dominated by horizontal wave crests (vertical gradients: about −0.4); vertical
   streaks push it toward 0 or above.
+- `fine_detail`: the energy (root mean square) of the luma's finest band: how much 1–2 px
+  detail a set has. Judged as a ratio to the photographs': a world that paints smooth surfaces
+  where photographs have grain, edges and foliage reads well under 1.
 - `level_distances`: Karras et al. 2018's sliced Wasserstein distance between the 7×7 patches
   of each level of two sets' Laplacian pyramids: how far the textures, at every scale, are
   from each other's. `realism` puts it on a scale: 0 = the world's photographs against the
@@ -67,6 +70,12 @@ def speckle(images: torch.Tensor) -> float:
     luma = fine[:, 0].square().mean()
     chroma = fine[:, 1:].square().sum(1).mean()
     return float(chroma / luma.clamp_min(1e-12))
+
+
+def fine_detail(images: torch.Tensor) -> float:
+    """Root mean square of the finest Laplacian band of the luma."""
+    luma = ycbcr(images.double())[:, :1]
+    return float(laplacian_pyramid(luma)[0].square().mean().sqrt())
 
 
 def stroke_direction(images: torch.Tensor) -> float:
