@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Processes, run_ltsd, unique_name
+from tests.conftest import Processes, eventually, run_ltsd, unique_name
 from tests.test_hardening import start_daemon, stop
 
 
@@ -240,17 +240,21 @@ def test_while_the_input_is_lost_the_status_says_so_and_its_rate_falls(
     processes: Processes, models_dir, tmp_path
 ):
     camera = unique_name("lost-camera")
-    processes.camera(camera, "--seconds", "4")
+    sender = processes.camera(camera, "--seconds", "120")
     process, _, peer = start_daemon(processes, models_dir, tmp_path, f"ndi:{camera}",
                                     "--extra-ips", "127.0.0.1")  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while peer.status().get("/ltsd/status/input") != "live" and time.monotonic() < deadline:
-            time.sleep(0.2)
-        live = peer.status()
-        assert live["/ltsd/status/input"] == "live" and live["/ltsd/status/input_fps"] > 20
-        while peer.status().get("/ltsd/status/input") != "lost" and time.monotonic() < deadline:
-            time.sleep(0.2)
+
+        def receiving() -> bool:
+            status = peer.status()
+            return (
+                status.get("/ltsd/status/input") == "live" and status["/ltsd/status/input_fps"] > 20
+            )
+
+        assert eventually(receiving, timeout_s=30), peer.status()
+        sender.kill()  # the camera goes away (however long discovery took to find it)
+        sender.communicate(timeout=10)
+        assert eventually(lambda: peer.status().get("/ltsd/status/input") == "lost", 30)
         time.sleep(2.5)  # held frames go on; the input rate must not stand still
         lost = peer.status()
     finally:
