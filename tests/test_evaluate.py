@@ -55,11 +55,11 @@ def test_the_training_sets_own_speckle_is_measured_against_the_held_out_photogra
     assert stroke > 1  # a ramp across: horizontal differences only
 
 
-def test_patch_realism_is_judged_over_several_draws_of_the_crops(tmp_path):
+@pytest.fixture
+def small_world(tmp_path):
+    """(an untrained 128 px world, uint8 photographs of a world, of everyday things)."""
     from ltsd.generator import GeneratorSpec, UNetGenerator
     from ltsd.modelstore import ModelInfo, load_model, save_model
-    from ltsd.train import realism
-    from ltsd.train.evaluate import held_out_crops, played, realism_over_draws, spread
 
     spec = GeneratorSpec(1, 3, 4, 16, 7, "nearest", "reflect")
     save_model(tmp_path / "w.safetensors", UNetGenerator(spec).eval(), ModelInfo("w", spec, 128))
@@ -67,6 +67,14 @@ def test_patch_realism_is_judged_over_several_draws_of_the_crops(tmp_path):
     photographs = {name: photo[0] for name, photo in scoring_photographs(192).items()}
     world = [(photographs[name] * 255).to(torch.uint8) for name in ("coffee", "chelsea", "china")]
     inputs = [(photographs[name] * 255).to(torch.uint8) for name in ("camera", "rocket")]
+    return model, world, inputs
+
+
+def test_patch_realism_is_judged_over_several_draws_of_the_crops(small_world):
+    from ltsd.train import realism
+    from ltsd.train.evaluate import held_out_crops, played, realism_over_draws, spread
+
+    model, world, inputs = small_world
     results = realism_over_draws(model, inputs, world, draws=2, seeds=2, crops=8)
     assert len(results) == 4
     # draw 0, seed 0 is the single judgement world_scores makes
@@ -78,18 +86,11 @@ def test_patch_realism_is_judged_over_several_draws_of_the_crops(tmp_path):
     assert spread([0.5, 0.25, 0.75]) == "0.50 (0.25–0.75)"
 
 
-def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(tmp_path):
-    from ltsd.generator import GeneratorSpec, UNetGenerator
-    from ltsd.modelstore import ModelInfo, load_model, save_model
+def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(small_world):
     from ltsd.train import realism
     from ltsd.train.evaluate import held_out_crops, played, world_scores
 
-    spec = GeneratorSpec(1, 3, 4, 16, 7, "nearest", "reflect")
-    save_model(tmp_path / "w.safetensors", UNetGenerator(spec).eval(), ModelInfo("w", spec, 128))
-    model = load_model(tmp_path / "w.safetensors")
-    photographs = {name: photo[0] for name, photo in scoring_photographs(192).items()}
-    world = [(photographs[name] * 255).to(torch.uint8) for name in ("coffee", "chelsea", "china")]
-    inputs = [(photographs[name] * 255).to(torch.uint8) for name in ("camera", "rocket")]
+    model, world, inputs = small_world
     scores = world_scores(model, inputs, world, crops=8)
     # the other half of the world's crops, played and judged against the reference half
     reference, other = realism.split_halves(held_out_crops(world, 16, 128))
