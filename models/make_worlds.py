@@ -70,7 +70,8 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # in one sitting to 6,000, then to 9,000 with --camera-images and the texture loss. Session 19:
 # ocean 1,500 steps more at half chroma from its model file, space and clouds 1,000 at a tenth
 # of the learning rate; flowers trains on real flower photographs alone, at half chroma, with the
-# texture loss, to 5,000 in one sitting.
+# texture loss, to 5,000 in one sitting. Session 21: ocean 1,500 steps more from its model file
+# at a quarter of the L1 weight (5) and a tenth of the learning rate (two sittings: --resume).
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -104,6 +105,20 @@ WORLDS: dict[str, list[list[str]]] = {
         ["--steps", "9000", *WIDE, "--camera-images", CAMERA],
         ["--steps", "12000", *WIDE, "--camera-images", CAMERA],
         ["--steps", "1500", *WIDE, "--camera-images", CAMERA, *HALF_CHROMA, "--init-from", WORLD],
+        [
+            "--steps",
+            "1500",
+            *WIDE,
+            "--camera-images",
+            CAMERA,
+            *HALF_CHROMA,
+            "--learning-rate",
+            "0.00002",
+            "--l1-weight",
+            "5",
+            "--init-from",
+            WORLD,
+        ],  # session 21: a quarter of the L1 weight, a tenth of the learning rate
     ],
     "clouds": [
         ["--steps", "6000", *WIDE],
