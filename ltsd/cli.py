@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour at half resolution, as cameras and JPEG keep it (default; no colour "
              "speckle), or at every pixel (pix2pix's, and model files from before it)",
     )  # fmt: skip
+    train.add_argument(
+        "--detail", type=int, default=0,
+        help="channels of a full-resolution layer that adds brightness detail from the "
+             "camera's own pixels (default 0: none, as every file before it)",
+    )  # fmt: skip
     train.add_argument("--ndf", type=int, default=16, help="discriminator width (default 16)")
     train.add_argument("--d-scales", type=int, default=2,
                        help="discriminators at 1, 1/2, … of the size (default 2)")  # fmt: skip
@@ -351,6 +356,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     from ltsd.config import ModelConfig
     from ltsd.daemon import pick_device
+    from ltsd.generator import MAX_DETAIL
     from ltsd.modelstore import MAX_RESOLUTION
     from ltsd.train.data import Degradation
     from ltsd.train.trainer import TrainSettings, train
@@ -390,6 +396,8 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a number from 0 to under 1, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
+    if not 0 <= args.detail <= MAX_DETAIL:
+        raise LtsdError(f"--detail: expected a whole number 0 to {MAX_DETAIL}, got {args.detail}")
     if not (math.isfinite(args.learning_rate) and 0 < args.learning_rate <= 1):
         raise LtsdError(f"--learning-rate: expected a number in (0, 1], got {args.learning_rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
@@ -412,6 +420,7 @@ def train_command(args: argparse.Namespace) -> int:
         upsample=args.upsample,
         padding=args.padding,
         chroma=args.chroma,
+        detail=args.detail,
         ndf=args.ndf,
         discriminator_scales=args.d_scales,
         steps=steps,

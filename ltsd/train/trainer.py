@@ -72,6 +72,7 @@ class TrainSettings:
     upsample: str = "nearest"
     padding: str = "reflect"
     chroma: str = "half"  # ltsd.generator: colour at half resolution, as the photographs have it
+    detail: int = 0  # ltsd.generator.LumaDetail's channels: a full-resolution layer (0: none)
     ndf: int = 16
     discriminator_scales: int = 2
     steps: int | None = 2000
@@ -132,21 +133,26 @@ def init_weights(module: nn.Module) -> None:
 
 def start_from_world(path: Path, spec: GeneratorSpec, generator: UNetGenerator) -> None:
     """Copy a model file's generator weights into `generator`; its architecture must be this
-    training's (one-line error naming the fields that differ)."""
+    training's (one-line error naming the fields that differ), but for chroma (no weights) and
+    a detail layer this training adds (it starts as nothing: `LumaDetail`)."""
     try:
         info, trained = load_trained(path)
     except LtsdError as error:  # a damaged file: its own one line, said to be --init-from's
         raise LtsdError(f"--init-from: {error}") from None
-    if dataclasses.replace(info.architecture, chroma=spec.chroma) != spec:
+    adds_detail = info.architecture.detail == 0 and spec.detail > 0
+    detail = spec.detail if adds_detail else info.architecture.detail
+    if dataclasses.replace(info.architecture, chroma=spec.chroma, detail=detail) != spec:
         differ = ", ".join(
             f"{key} {theirs} (here {ours})"
             for key, theirs in dataclasses.asdict(info.architecture).items()
             if (ours := getattr(spec, key)) != theirs
         )
         raise LtsdError(f"--init-from: {path}: a different generator: {differ}")
-    generator.load_state_dict(trained.state_dict())  # chroma has no weights: it may change
-    log.info("starting from %s (%s steps, chroma %s, here %s)", path,
-             info.provenance.get("steps", "?"), info.architecture.chroma, spec.chroma)  # fmt: skip
+    # chroma has no weights; an added detail layer keeps its own, which start as nothing
+    generator.load_state_dict(trained.state_dict(), strict=not adds_detail)
+    log.info("starting from %s (%s steps, chroma %s, here %s; detail %d, here %d)", path,
+             info.provenance.get("steps", "?"), info.architecture.chroma, spec.chroma,
+             info.architecture.detail, spec.detail)  # fmt: skip
 
 
 def train(settings: TrainSettings) -> TrainResult:
@@ -164,7 +170,7 @@ def train(settings: TrainSettings) -> TrainResult:
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(
         in_channels, 3, settings.ngf, settings.max_filters, settings.depth,
-        settings.upsample, settings.padding, chroma=settings.chroma,
+        settings.upsample, settings.padding, chroma=settings.chroma, detail=settings.detail,
     )  # fmt: skip
     generator_core = UNetGenerator(spec, dropout=True).to(device)
     discriminator_core = MultiScaleDiscriminator(
@@ -172,6 +178,8 @@ def train(settings: TrainSettings) -> TrainResult:
     ).to(device)
     generator_core.apply(init_weights)
     discriminator_core.apply(init_weights)
+    if spec.detail:
+        generator_core.detail.reset_parameters()  # its own start, not pix2pix's N(0, 0.02)
     if settings.init_from is not None and not settings.resume:
         start_from_world(settings.init_from, spec, generator_core)
     average = WeightAverage(generator_core, settings.average_decay)
