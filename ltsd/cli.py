@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ltsd.errors import LtsdError
 from ltsd.logs import setup_logging
+from ltsd.train.recipe import Degradation
 
 if TYPE_CHECKING:
     from ltsd.config import Config
@@ -167,15 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
-    train.add_argument("--brightness-jitter", type=float, default=0.2,
+    recipe = Degradation()
+    train.add_argument("--brightness-jitter", type=float, default=recipe.brightness_jitter,
                        help="random brightness added to each training input, up to ± this "
-                       "(default 0.2; larger: the world stops reading a bright camera as one "
-                       "kind of picture)")  # fmt: skip
+                       f"(default {recipe.brightness_jitter}; larger: the world stops reading a "
+                       "bright camera as one kind of picture)")  # fmt: skip
     train.add_argument(
         "--contrast-jitter",
         type=float,
-        default=0.15,
-        help="random contrast of each training input, 1 ± this (default 0.15)",
+        default=recipe.contrast_jitter,
+        help=f"random contrast of each training input, 1 ± this (default {recipe.contrast_jitter})",
     )
     train.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     train.add_argument("--run-dir", type=Path, help="checkpoints and sample sheets (default: "
@@ -358,7 +360,6 @@ def train_command(args: argparse.Namespace) -> int:
     from ltsd.daemon import pick_device
     from ltsd.generator import MAX_DETAIL
     from ltsd.modelstore import MAX_RESOLUTION
-    from ltsd.train.data import Degradation
     from ltsd.train.trainer import TrainSettings, train
 
     setup_logging("info")

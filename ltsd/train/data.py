@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,9 @@ from PIL import Image
 from ltsd.errors import LtsdError
 from ltsd.preprocess import degrade
 from ltsd.stills import StillError, decode_still, is_still
+from ltsd.train.recipe import Degradation
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Degradation:
-    """The recipe's parameters; stored in every exported model's metadata."""
-
-    grayscale: bool = True
-    blur_factor: float = 24.0
-    brightness_jitter: float = 0.2
-    contrast_jitter: float = 0.15
-    scale_range: tuple[float, float] = (1.0, 1.3)
-    flips: bool = False
 
 
 def load_images(

@@ -1,0 +1,18 @@
+"""The Learning to See degradation recipe's parameters, apart from the code that applies them
+(`ltsd.train.data`), so that `ltsd train`'s parser can show their defaults without loading torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Degradation:
+    """The recipe's parameters; stored in every exported model's metadata."""
+
+    grayscale: bool = True
+    blur_factor: float = 24.0
+    brightness_jitter: float = 0.2
+    contrast_jitter: float = 0.15
+    scale_range: tuple[float, float] = (1.0, 1.3)
+    flips: bool = False
