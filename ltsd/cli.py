@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=2e-4,
                        help="Adam's rate, held for the first half of --steps, then decayed to 0 "
                             "(default 0.0002; lower for --init-from)")  # fmt: skip
+    train.add_argument("--detail-learning-rate", type=float,
+                       help="the --detail layer's own rate, on the same schedule (default: "
+                            "--learning-rate; higher when --init-from adds the layer)")  # fmt: skip
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -399,8 +402,10 @@ def train_command(args: argparse.Namespace) -> int:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
     if not 0 <= args.detail <= MAX_DETAIL:
         raise LtsdError(f"--detail: expected a whole number 0 to {MAX_DETAIL}, got {args.detail}")
-    if not (math.isfinite(args.learning_rate) and 0 < args.learning_rate <= 1):
-        raise LtsdError(f"--learning-rate: expected a number in (0, 1], got {args.learning_rate:g}")
+    for flag, rate in (("--learning-rate", args.learning_rate),
+                       ("--detail-learning-rate", args.detail_learning_rate)):  # fmt: skip
+        if rate is not None and not (math.isfinite(rate) and 0 < rate <= 1):
+            raise LtsdError(f"{flag}: expected a number in (0, 1], got {rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
     if args.camera_images is not None and args.no_features and not args.texture_weight:
@@ -437,6 +442,7 @@ def train_command(args: argparse.Namespace) -> int:
         camera_weight=args.camera_weight,
         init_from=world_file(args.init_from, models_dir) if args.init_from else None,
         learning_rate=args.learning_rate,
+        detail_learning_rate=args.detail_learning_rate,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(

@@ -36,7 +36,8 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
     # with a detail layer added (its own weights start afresh)
     continued = run_ltsd(*common, "--name", "second", "--steps", "1", "--seed", "2",
                          "--init-from", "first", "--run-dir", str(tmp_path / "second"),
-                         "--learning-rate", "0.00005", "--detail", "2")  # fmt: skip
+                         "--learning-rate", "0.00005", "--detail", "2",
+                         "--detail-learning-rate", "0.001")  # fmt: skip
     assert continued.returncode == 0, continued.stderr
     first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
     assert largest_difference(first, second) < 0.01
@@ -45,6 +46,7 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
     assert provenance["init_from"] == "first.safetensors" and provenance["steps"] == 1
     assert provenance["learning_rate"] == 5e-5
     assert load_trained(second)[0].architecture.detail == 2
+    assert provenance["detail_learning_rate"] == 0.001
 
 
 def test_init_from_a_missing_or_different_world_is_one_line(
@@ -171,3 +173,23 @@ def test_a_checkpoint_without_the_generators_adam_is_one_line(tmp_path: Path):
     save_file(tensors, str(path), metadata=metadata)
     with pytest.raises(LtsdError, match="unreadable checkpoint \\(no generator_optimizer\\)"):
         load_checkpoint(path, {"generator": generator}, {"generator_optimizer": adam})
+
+
+def test_the_detail_layer_learns_at_its_own_rate_on_the_same_schedule(tmp_path: Path):
+    from ltsd.generator import GeneratorSpec, UNetGenerator
+    from ltsd.train.trainer import TrainSettings, generator_groups, set_learning_rate
+
+    generator = UNetGenerator(GeneratorSpec(1, 3, 4, 16, 6, "nearest", "reflect", detail=2))
+    adam = torch.optim.Adam(generator_groups(generator, generator), 1.0)
+    detail_ids = {id(p) for p in generator.detail.parameters()}
+    rest, detail = adam.param_groups
+    assert {id(p) for p in detail["params"]} == detail_ids
+    assert not detail_ids & {id(p) for p in rest["params"]}
+    assert len(rest["params"]) + len(detail["params"]) == len(list(generator.parameters()))
+    settings = TrainSettings(tmp_path, "w", tmp_path, steps=100, learning_rate=2e-5,
+                             detail_learning_rate=1e-3)  # fmt: skip
+    set_learning_rate((adam,), settings, step=75)  # halfway down the decay
+    assert (rest["lr"], detail["lr"]) == pytest.approx((1e-5, 5e-4))
+    same = TrainSettings(tmp_path, "w", tmp_path, steps=100, learning_rate=2e-5)
+    set_learning_rate((adam,), same, step=0)
+    assert (rest["lr"], detail["lr"]) == pytest.approx((2e-5, 2e-5))

@@ -97,6 +97,9 @@ class TrainSettings:
     # a world goes on learning with a new recipe or new images without its run folder
     init_from: Path | None = None
     learning_rate: float = 2e-4
+    # the detail layer's own rate (None: learning_rate): added to a trained world by
+    # --init-from, it starts from nothing while the rest only needs a nudge
+    detail_learning_rate: float | None = None
     average_decay: float = 0.999
     log_every: int = 50
     checkpoint_every: int = 500
@@ -192,7 +195,9 @@ def train(settings: TrainSettings) -> TrainResult:
     )
     generator, discriminator = cluster.wrap(generator_core), cluster.wrap(discriminator_core)
     betas = (0.5, 0.999)
-    g_optimizer = torch.optim.Adam(generator.parameters(), settings.learning_rate, betas=betas)
+    g_optimizer = torch.optim.Adam(
+        generator_groups(generator_core, generator), settings.learning_rate, betas=betas
+    )
     d_optimizer = torch.optim.Adam(discriminator.parameters(), settings.learning_rate, betas=betas)
     modules = {
         "generator": generator_core,
@@ -359,6 +364,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "init_from": settings.init_from.name if settings.init_from else None,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
+            "detail_learning_rate": settings.detail_learning_rate if spec.detail else None,
             "final_l1": round(l1_avg, 5),
             "final_adversarial": round(adversarial_avg, 5),
             "trainer": "ltsd train",
@@ -481,7 +487,19 @@ def set_learning_rate(
         scale = min(1.0, 2.0 * (1.0 - step / settings.steps))
     for optimizer in optimizers:
         for group in optimizer.param_groups:
-            group["lr"] = settings.learning_rate * max(scale, 0.0)
+            rate = settings.learning_rate
+            if group.get("detail") and settings.detail_learning_rate is not None:
+                rate = settings.detail_learning_rate
+            group["lr"] = rate * max(scale, 0.0)
+
+
+def generator_groups(core: UNetGenerator, wrapped: nn.Module) -> list[dict[str, Any]]:
+    """The generator's parameters for Adam: the detail layer's in a group of their own
+    (marked "detail", for its own learning rate), when it has one."""
+    detail = list(core.detail.parameters()) if core.spec.detail else []
+    own = {id(parameter) for parameter in detail}
+    rest = [parameter for parameter in wrapped.parameters() if id(parameter) not in own]
+    return [{"params": rest}, *([{"params": detail, "detail": True}] if detail else [])]
 
 
 class WeightAverage:
