@@ -88,11 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour at half resolution, as cameras and JPEG keep it (default; no colour "
              "speckle), or at every pixel (pix2pix's, and model files from before it)",
     )  # fmt: skip
-    train.add_argument(
-        "--detail", type=int, default=0,
-        help="channels of a full-resolution layer that adds brightness detail from the "
-             "camera's own pixels (default 0: none, as every file before it)",
-    )  # fmt: skip
     train.add_argument("--ndf", type=int, default=16, help="discriminator width (default 16)")
     train.add_argument("--d-scales", type=int, default=2,
                        help="discriminators at 1, 1/2, … of the size (default 2)")  # fmt: skip
@@ -165,9 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=2e-4,
                        help="Adam's rate, held for the first half of --steps, then decayed to 0 "
                             "(default 0.0002; lower for --init-from)")  # fmt: skip
-    train.add_argument("--detail-learning-rate", type=float,
-                       help="the --detail layer's own rate, on the same schedule (default: "
-                            "--learning-rate; higher when --init-from adds the layer)")  # fmt: skip
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
@@ -361,7 +353,6 @@ def train_command(args: argparse.Namespace) -> int:
 
     from ltsd.config import ModelConfig
     from ltsd.daemon import pick_device
-    from ltsd.generator import MAX_DETAIL
     from ltsd.modelstore import MAX_RESOLUTION
     from ltsd.train.trainer import TrainSettings, train
 
@@ -400,12 +391,8 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a number from 0 to under 1, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
-    if not 0 <= args.detail <= MAX_DETAIL:
-        raise LtsdError(f"--detail: expected a whole number 0 to {MAX_DETAIL}, got {args.detail}")
-    for flag, rate in (("--learning-rate", args.learning_rate),
-                       ("--detail-learning-rate", args.detail_learning_rate)):  # fmt: skip
-        if rate is not None and not (math.isfinite(rate) and 0 < rate <= 1):
-            raise LtsdError(f"{flag}: expected a number in (0, 1], got {rate:g}")
+    if not (math.isfinite(args.learning_rate) and 0 < args.learning_rate <= 1):
+        raise LtsdError(f"--learning-rate: expected a number in (0, 1], got {args.learning_rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
     if args.camera_images is not None and args.no_features and not args.texture_weight:
@@ -426,7 +413,6 @@ def train_command(args: argparse.Namespace) -> int:
         upsample=args.upsample,
         padding=args.padding,
         chroma=args.chroma,
-        detail=args.detail,
         ndf=args.ndf,
         discriminator_scales=args.d_scales,
         steps=steps,
@@ -442,7 +428,6 @@ def train_command(args: argparse.Namespace) -> int:
         camera_weight=args.camera_weight,
         init_from=world_file(args.init_from, models_dir) if args.init_from else None,
         learning_rate=args.learning_rate,
-        detail_learning_rate=args.detail_learning_rate,
         device=pick_device(args.device),
         seed=args.seed,
         recipe=Degradation(

@@ -23,10 +23,6 @@ no learnt parameters, convolutions with biases, as junyanz's `--norm instance`) 
 widths, but each level is convolution → norm → activation, so skips carry LeakyReLU'd features,
 the innermost level has a norm too, LeakyReLU's slope is Keras's 0.3 and batch norm's epsilon
 Keras's 1e-3 (`leaky_slope`, `norm_eps`).
-`detail` > 0 adds a full-resolution layer after the decoder (`LumaDetail`): the U-Net's finest
-level is a ×2 resize-convolution from 128² features, with no convolution at the image's own
-resolution and no skip from the camera's own pixels, so the 1–2 px detail of photographs had
-nowhere to come from (models/README.md, session 21). 0 (every file before it) is none.
 """
 
 from __future__ import annotations
@@ -42,7 +38,6 @@ PADDINGS = ("zeros", "reflect")
 NORMS = ("batch", "instance")
 LAYOUTS = ("pix2pix", "keras")
 CHROMAS = ("full", "half")
-MAX_DETAIL = 32
 # ITU-R 601 Y, Cb and Cr of R, G, B (Cb, Cr scaled to Y's range); the chroma rows also as a
 # kernel that averages each over 2×2 pixels
 YCBCR_ROWS = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
@@ -67,7 +62,6 @@ class GeneratorSpec:
     leaky_slope: float = 0.2
     norm_eps: float = 1e-5
     chroma: str = "full"
-    detail: int = 0
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "out_channels", "ngf", "max_channels", "depth"):
@@ -98,12 +92,6 @@ class GeneratorSpec:
             raise ValueError(f"norm {self.norm!r} is not one of {', '.join(NORMS)}")
         if self.padding == "reflect" and self.upsample == "transposed":
             raise ValueError("reflect padding needs upsample 'nearest'")
-        if isinstance(self.detail, bool) or not isinstance(self.detail, int):
-            raise ValueError(f"detail must be an integer, not {self.detail!r}"[:120])
-        if not 0 <= self.detail <= MAX_DETAIL:
-            raise ValueError(f"detail {self.detail} is outside 0..{MAX_DETAIL}")
-        if self.detail and (self.layout, self.out_channels) != ("pix2pix", 3):
-            raise ValueError("detail needs the pix2pix layout and 3 output channels")
 
     def widths(self) -> list[int]:
         """Channels after each encoder level: ngf doubling per level, capped at max_channels."""
@@ -158,12 +146,9 @@ class UNetGenerator(nn.Module):
         )
         self.downs = nn.ModuleList(downs)
         self.ups = nn.ModuleList(ups)
-        if spec.detail:
-            self.detail = LumaDetail(spec.in_channels, spec.detail, spec.padding)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        painted = finish(self.spec, self.decode(self.encode(image), len(self.ups)))
-        return self.detail(painted, image) if self.spec.detail else painted
+        return finish(self.spec, self.decode(self.encode(image), len(self.ups)))
 
     def encode(self, image: torch.Tensor) -> list[torch.Tensor]:
         """Each encoder level's output, outermost first (the last is the bottleneck)."""
@@ -210,31 +195,6 @@ def half_resolution_chroma(image: torch.Tensor) -> torch.Tensor:
         [red + 1.402 * cr, green - 0.344136 * cb - 0.714136 * cr, blue + 1.772 * cb], dim=1
     )
     return out.clamp_(-1.0, 1.0)
-
-
-class LumaDetail(nn.Module):
-    """A full-resolution layer that adds brightness detail to the decoder's finished image.
-
-    It sees the image and the camera's own pixels at full resolution (a 3×3 convolution to
-    `channels`, ReLU, a 3×3 convolution to one channel) and adds that one channel to R, G and B
-    alike: a change of luma only, so half-resolution chroma stays as it was. `paint` starts at
-    zero, so a generator with this layer added starts as the one it was trained from.
-    """
-
-    def __init__(self, in_channels: int, channels: int, padding: str) -> None:
-        super().__init__()
-        self.gather = nn.Conv2d(3 + in_channels, channels, 3, padding=1, padding_mode=padding)
-        self.paint = nn.Conv2d(channels, 1, 3, padding=1, padding_mode=padding)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        self.gather.reset_parameters()  # nn.Conv2d's default: wider than pix2pix's N(0, 0.02)
-        nn.init.zeros_(self.paint.weight)
-        nn.init.zeros_(self.paint.bias)
-
-    def forward(self, image: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
-        gathered = F.relu(self.gather(torch.cat([image, camera.to(image.dtype)], dim=1)))
-        return (image + self.paint(gathered)).clamp(-1.0, 1.0)
 
 
 def parameter_count(module: nn.Module) -> int:

@@ -17,8 +17,6 @@ Each rewrite is exact up to float rounding and each is measured (docs/performanc
 - on a CPU with oneDNN, each convolution's weights are packed once into oneDNN's blocked layout
   for the input shape it sees, instead of on every call: most of the cost of the U-Net's small
   inner layers was that reordering.
-A world with a full-resolution detail layer (`ltsd.generator.LumaDetail`) runs it after the
-decoder as two packed convolutions, its ReLU fused into the first (`LiveDetail`).
 A resize-convolution level becomes the transposed convolution it equals
 (`ltsd.generator.nearest_as_transposed`); with reflect padding, its input is first padded by one
 replicated pixel, which is what reflecting the upsampled image does at its border.
@@ -43,7 +41,6 @@ from torch import nn
 from ltsd.errors import first_line
 from ltsd.generator import (
     GeneratorSpec,
-    LumaDetail,
     ResizeConv,
     UNetGenerator,
     finish,
@@ -260,47 +257,15 @@ class TransposedUp(nn.Module):
         return F.relu_(torch.cat([self.level(features), skip], dim=1))
 
 
-class LiveDetail(nn.Module):
-    """`LumaDetail` as it runs: its two convolutions folded, the ReLU fused into the first."""
-
-    def __init__(self, detail: LumaDetail, reflect: bool) -> None:
-        super().__init__()
-        edge = {"padding": 0, "edge": "reflect"} if reflect else {}
-        gather, paint = detail.gather, detail.paint
-        self.gather = FoldedConv(gather.weight, gather.bias, transposed=False, stride=1,
-                                 activation="relu", **edge)  # fmt: skip
-        self.paint = FoldedConv(paint.weight, paint.bias, transposed=False, stride=1, **edge)
-
-    def forward(self, image: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
-        """`image` float32, the decoder's finished one; `camera` the generator's input."""
-        dtype = self.gather.weight.dtype
-        joined = torch.cat([image.to(dtype), camera.to(dtype)], dim=1)
-        return (image + self.paint(self.gather(joined)).float()).clamp_(-1.0, 1.0)
-
-
-def live_detail(generator: UNetGenerator) -> LiveDetail | None:
-    """The generator's detail layer as it runs, or None when it has none."""
-    if not generator.spec.detail:
-        return None
-    return LiveDetail(generator.detail, generator.spec.padding == "reflect")
-
-
 class InferenceGenerator(nn.Module):
     """A UNetGenerator's function, for inference only: (B, in, H, W) in [-1, 1] → (B, out, H, W)
     in [-1, 1]. Build it from a trained generator with `for_inference`."""
 
-    def __init__(
-        self,
-        spec: GeneratorSpec,
-        downs: list[nn.Module],
-        ups: list[nn.Module],
-        detail: LiveDetail | None = None,
-    ) -> None:
+    def __init__(self, spec: GeneratorSpec, downs: list[nn.Module], ups: list[nn.Module]) -> None:
         super().__init__()
         self.spec = spec
         self.downs = nn.ModuleList(downs)
         self.ups = nn.ModuleList(ups)
-        self.detail = detail
 
     @property
     def dtype(self) -> torch.dtype:
@@ -312,8 +277,7 @@ class InferenceGenerator(nn.Module):
         features = F.relu(skips[-1])
         for up, skip in zip(self.ups, [*reversed(skips[:-1]), None], strict=True):
             features = up(features, skip)
-        painted = finish(self.spec, features.float())
-        return painted if self.detail is None else self.detail(painted, image)
+        return finish(self.spec, features.float())
 
     def _encode(self, image: torch.Tensor) -> list[torch.Tensor]:
         """Each encoder level's output, leaky-ReLU'd as it is written."""
@@ -365,8 +329,7 @@ def for_inference(generator: UNetGenerator, precision: str = "fp32") -> Inferenc
         else torch.contiguous_format
     )
     kind = KerasInferenceGenerator if generator.spec.layout == "keras" else InferenceGenerator
-    live = kind(generator.spec, downs, ups, live_detail(generator))
-    live = live.to(PRECISIONS[precision], memory_format=memory_format)
+    live = kind(generator.spec, downs, ups).to(PRECISIONS[precision], memory_format=memory_format)
     return live.eval()
 
 

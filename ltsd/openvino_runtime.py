@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ltsd.generator import GeneratorSpec, UNetGenerator, finish
-from ltsd.inference import PRECISIONS, PhaseUp, for_inference, live_detail
+from ltsd.inference import PRECISIONS, PhaseUp, for_inference
 
 RUNTIMES = ("torch", "openvino")
 # the outer decoder levels ltsd runs itself (OpenVINO took 445 and 813 µs for them at 256²,
@@ -57,10 +57,6 @@ class OpenVinoGenerator:
         self.dtype = PRECISIONS[precision]
         self.spec = trained.spec
         self.tail = tail = _phase_tail(trained, precision)  # empty: OpenVINO runs it whole
-        # after the phase levels, the detail layer runs as it does in ltsd (in the whole
-        # model, OpenVINO runs it)
-        detail = live_detail(trained) if tail else None
-        self.detail = detail.to(self.dtype) if detail is not None else None
         self._core = openvino.Core()
         self._config = {
             "INFERENCE_PRECISION_HINT": _HINTS[self.dtype],
@@ -96,10 +92,7 @@ class OpenVinoGenerator:
             )
             for level, skip in zip(self.tail, [*skips, None], strict=True):
                 features = level(features, skip)
-            painted = finish(self.spec, features.float())
-            return (
-                painted if self.detail is None else self.detail(painted, torch.from_numpy(pixels))
-            )
+            return finish(self.spec, features.float())
 
     def memory_bytes(self) -> int:
         """About what the compiled weights take: OpenVINO keeps a copy for each input shape."""

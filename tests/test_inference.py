@@ -15,12 +15,10 @@ PACKING = torch.backends.mkldnn.is_available()
 
 def trained_like(spec: GeneratorSpec, seed: int) -> UNetGenerator:
     """A U-Net in eval mode whose batch norms have non-trivial statistics and affine terms, as
-    after training, so folding them is really exercised (and a detail layer that paints)."""
+    after training, so folding them is really exercised."""
     torch.manual_seed(seed)
     generator = UNetGenerator(spec)
     with torch.no_grad():
-        if spec.detail:
-            generator.detail.paint.weight.normal_(0.0, 0.2)
         for module in generator.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.5, 0.5)
@@ -54,8 +52,6 @@ HALF_CHROMA = GeneratorSpec(1, 3, 4, 16, 6, "nearest", "reflect", chroma="half")
         (GeneratorSpec(1, 1, ngf=6, max_channels=24, depth=3), 32),
         (HALF_CHROMA, 64),  # colour at half resolution
         (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=5, layout="keras", chroma="half"), 32),
-        (GeneratorSpec(1, 3, 4, 16, 6, "nearest", "reflect", chroma="half", detail=4), 64),
-        (GeneratorSpec(3, 3, ngf=4, max_channels=16, depth=5, detail=2), 32),  # zero padding
     ],
 )
 def test_inference_form_computes_what_the_trained_generator_does(spec, side):

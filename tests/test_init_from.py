@@ -32,12 +32,10 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
         made = run_ltsd(*common, "--name", name, "--steps", "3", "--seed", seed,
                         "--run-dir", str(tmp_path / name))  # fmt: skip
         assert made.returncode == 0, made.stderr
-    # by name, from the models folder, with another seed: only the start can make it close;
-    # with a detail layer added (its own weights start afresh)
+    # by name, from the models folder, with another seed: only the start can make it close
     continued = run_ltsd(*common, "--name", "second", "--steps", "1", "--seed", "2",
                          "--init-from", "first", "--run-dir", str(tmp_path / "second"),
-                         "--learning-rate", "0.00005", "--detail", "2",
-                         "--detail-learning-rate", "0.001")  # fmt: skip
+                         "--learning-rate", "0.00005")  # fmt: skip
     assert continued.returncode == 0, continued.stderr
     first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
     assert largest_difference(first, second) < 0.01
@@ -45,8 +43,6 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
     provenance = load_trained(second)[0].provenance
     assert provenance["init_from"] == "first.safetensors" and provenance["steps"] == 1
     assert provenance["learning_rate"] == 5e-5
-    assert load_trained(second)[0].architecture.detail == 2
-    assert provenance["detail_learning_rate"] == 0.001
 
 
 def test_init_from_a_missing_or_different_world_is_one_line(
@@ -94,41 +90,6 @@ def test_the_copied_generator_is_the_model_files(tmp_path: Path):
         start_from_world(tmp_path / "w.safetensors", wider, UNetGenerator(wider))
 
 
-def test_a_detail_layer_added_to_a_world_starts_as_nothing_and_then_paints_luma(tmp_path: Path):
-    """`--detail` on `--init-from` a world without one: the same picture at the start (its
-    `paint` starts at zero); once it paints, only brightness changes, never colour."""
-    from ltsd.generator import GeneratorSpec, UNetGenerator
-    from ltsd.modelstore import ModelInfo, save_model
-    from ltsd.train.realism import ycbcr
-    from ltsd.train.trainer import init_weights, start_from_world
-
-    spec = GeneratorSpec(1, 3, 4, 16, 6, "nearest", "reflect", chroma="half")
-    source = UNetGenerator(spec).eval()
-    save_model(tmp_path / "w.safetensors", source, ModelInfo("w", spec, 64))
-    detailed = GeneratorSpec(1, 3, 4, 16, 6, "nearest", "reflect", chroma="half", detail=4)
-    target = UNetGenerator(detailed)
-    target.apply(init_weights)
-    target.detail.reset_parameters()  # as ltsd train does
-    start_from_world(tmp_path / "w.safetensors", detailed, target)
-    target.eval()
-    torch.manual_seed(0)
-    camera = torch.rand(2, 1, 64, 64) * 2 - 1
-    with torch.no_grad():
-        before = load_trained(tmp_path / "w.safetensors")[1](camera)
-        torch.testing.assert_close(target(camera), before)
-        target.detail.paint.weight.normal_(0.0, 0.2)
-        painted = target(camera)
-    inside = (before.abs() < 0.9).all(1) & (painted.abs() < 1.0).all(1)  # nothing clamped
-    after_ycc, before_ycc = ycbcr((painted + 1) / 2), ycbcr((before + 1) / 2)
-    assert (after_ycc[:, 0] - before_ycc[:, 0]).abs().amax() > 0.05  # it paints
-    colour_change = (after_ycc[:, 1:] - before_ycc[:, 1:]).abs().amax(1)
-    assert colour_change[inside].max() < 1e-5
-    with pytest.raises(LtsdError, match=r"detail 4 \(here 0\)"):  # a layer is not taken away
-        back = tmp_path / "d.safetensors"
-        save_model(back, target, ModelInfo("d", detailed, 64))
-        start_from_world(back, spec, UNetGenerator(spec))
-
-
 def test_a_run_resumed_with_the_feature_discriminator_starts_it_and_a_misfit_is_one_line(
     images_dir: Path,  # noqa: F811
     tmp_path: Path,
@@ -173,23 +134,3 @@ def test_a_checkpoint_without_the_generators_adam_is_one_line(tmp_path: Path):
     save_file(tensors, str(path), metadata=metadata)
     with pytest.raises(LtsdError, match="unreadable checkpoint \\(no generator_optimizer\\)"):
         load_checkpoint(path, {"generator": generator}, {"generator_optimizer": adam})
-
-
-def test_the_detail_layer_learns_at_its_own_rate_on_the_same_schedule(tmp_path: Path):
-    from ltsd.generator import GeneratorSpec, UNetGenerator
-    from ltsd.train.trainer import TrainSettings, generator_groups, set_learning_rate
-
-    generator = UNetGenerator(GeneratorSpec(1, 3, 4, 16, 6, "nearest", "reflect", detail=2))
-    adam = torch.optim.Adam(generator_groups(generator, generator), 1.0)
-    detail_ids = {id(p) for p in generator.detail.parameters()}
-    rest, detail = adam.param_groups
-    assert {id(p) for p in detail["params"]} == detail_ids
-    assert not detail_ids & {id(p) for p in rest["params"]}
-    assert len(rest["params"]) + len(detail["params"]) == len(list(generator.parameters()))
-    settings = TrainSettings(tmp_path, "w", tmp_path, steps=100, learning_rate=2e-5,
-                             detail_learning_rate=1e-3)  # fmt: skip
-    set_learning_rate((adam,), settings, step=75)  # halfway down the decay
-    assert (rest["lr"], detail["lr"]) == pytest.approx((1e-5, 5e-4))
-    same = TrainSettings(tmp_path, "w", tmp_path, steps=100, learning_rate=2e-5)
-    set_learning_rate((adam,), same, step=0)
-    assert (rest["lr"], detail["lr"]) == pytest.approx((2e-5, 2e-5))

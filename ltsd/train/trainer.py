@@ -72,7 +72,6 @@ class TrainSettings:
     upsample: str = "nearest"
     padding: str = "reflect"
     chroma: str = "half"  # ltsd.generator: colour at half resolution, as the photographs have it
-    detail: int = 0  # ltsd.generator.LumaDetail's channels: a full-resolution layer (0: none)
     ndf: int = 16
     discriminator_scales: int = 2
     steps: int | None = 2000
@@ -97,9 +96,6 @@ class TrainSettings:
     # a world goes on learning with a new recipe or new images without its run folder
     init_from: Path | None = None
     learning_rate: float = 2e-4
-    # the detail layer's own rate (None: learning_rate): added to a trained world by
-    # --init-from, it starts from nothing while the rest only needs a nudge
-    detail_learning_rate: float | None = None
     average_decay: float = 0.999
     log_every: int = 50
     checkpoint_every: int = 500
@@ -136,26 +132,21 @@ def init_weights(module: nn.Module) -> None:
 
 def start_from_world(path: Path, spec: GeneratorSpec, generator: UNetGenerator) -> None:
     """Copy a model file's generator weights into `generator`; its architecture must be this
-    training's (one-line error naming the fields that differ), but for chroma (no weights) and
-    a detail layer this training adds (it starts as nothing: `LumaDetail`)."""
+    training's (one-line error naming the fields that differ)."""
     try:
         info, trained = load_trained(path)
     except LtsdError as error:  # a damaged file: its own one line, said to be --init-from's
         raise LtsdError(f"--init-from: {error}") from None
-    adds_detail = info.architecture.detail == 0 and spec.detail > 0
-    detail = spec.detail if adds_detail else info.architecture.detail
-    if dataclasses.replace(info.architecture, chroma=spec.chroma, detail=detail) != spec:
+    if dataclasses.replace(info.architecture, chroma=spec.chroma) != spec:
         differ = ", ".join(
             f"{key} {theirs} (here {ours})"
             for key, theirs in dataclasses.asdict(info.architecture).items()
             if (ours := getattr(spec, key)) != theirs
         )
         raise LtsdError(f"--init-from: {path}: a different generator: {differ}")
-    # chroma has no weights; an added detail layer keeps its own, which start as nothing
-    generator.load_state_dict(trained.state_dict(), strict=not adds_detail)
-    log.info("starting from %s (%s steps, chroma %s, here %s; detail %d, here %d)", path,
-             info.provenance.get("steps", "?"), info.architecture.chroma, spec.chroma,
-             info.architecture.detail, spec.detail)  # fmt: skip
+    generator.load_state_dict(trained.state_dict())  # chroma has no weights: it may change
+    log.info("starting from %s (%s steps, chroma %s, here %s)", path,
+             info.provenance.get("steps", "?"), info.architecture.chroma, spec.chroma)  # fmt: skip
 
 
 def train(settings: TrainSettings) -> TrainResult:
@@ -173,7 +164,7 @@ def train(settings: TrainSettings) -> TrainResult:
     in_channels = 1 if recipe.grayscale else 3
     spec = GeneratorSpec(
         in_channels, 3, settings.ngf, settings.max_filters, settings.depth,
-        settings.upsample, settings.padding, chroma=settings.chroma, detail=settings.detail,
+        settings.upsample, settings.padding, chroma=settings.chroma,
     )  # fmt: skip
     generator_core = UNetGenerator(spec, dropout=True).to(device)
     discriminator_core = MultiScaleDiscriminator(
@@ -181,8 +172,6 @@ def train(settings: TrainSettings) -> TrainResult:
     ).to(device)
     generator_core.apply(init_weights)
     discriminator_core.apply(init_weights)
-    if spec.detail:
-        generator_core.detail.reset_parameters()  # its own start, not pix2pix's N(0, 0.02)
     if settings.init_from is not None and not settings.resume:
         start_from_world(settings.init_from, spec, generator_core)
     average = WeightAverage(generator_core, settings.average_decay)
@@ -195,9 +184,7 @@ def train(settings: TrainSettings) -> TrainResult:
     )
     generator, discriminator = cluster.wrap(generator_core), cluster.wrap(discriminator_core)
     betas = (0.5, 0.999)
-    g_optimizer = torch.optim.Adam(
-        generator_groups(generator_core, generator), settings.learning_rate, betas=betas
-    )
+    g_optimizer = torch.optim.Adam(generator.parameters(), settings.learning_rate, betas=betas)
     d_optimizer = torch.optim.Adam(discriminator.parameters(), settings.learning_rate, betas=betas)
     modules = {
         "generator": generator_core,
@@ -364,7 +351,6 @@ def train(settings: TrainSettings) -> TrainResult:
             "init_from": settings.init_from.name if settings.init_from else None,
             "average_decay": settings.average_decay,
             "learning_rate": settings.learning_rate,
-            "detail_learning_rate": settings.detail_learning_rate if spec.detail else None,
             "final_l1": round(l1_avg, 5),
             "final_adversarial": round(adversarial_avg, 5),
             "trainer": "ltsd train",
@@ -487,19 +473,7 @@ def set_learning_rate(
         scale = min(1.0, 2.0 * (1.0 - step / settings.steps))
     for optimizer in optimizers:
         for group in optimizer.param_groups:
-            rate = settings.learning_rate
-            if group.get("detail") and settings.detail_learning_rate is not None:
-                rate = settings.detail_learning_rate
-            group["lr"] = rate * max(scale, 0.0)
-
-
-def generator_groups(core: UNetGenerator, wrapped: nn.Module) -> list[dict[str, Any]]:
-    """The generator's parameters for Adam: the detail layer's in a group of their own
-    (marked "detail", for its own learning rate), when it has one."""
-    detail = list(core.detail.parameters()) if core.spec.detail else []
-    own = {id(parameter) for parameter in detail}
-    rest = [parameter for parameter in wrapped.parameters() if id(parameter) not in own]
-    return [{"params": rest}, *([{"params": detail, "detail": True}] if detail else [])]
+            group["lr"] = settings.learning_rate * max(scale, 0.0)
 
 
 class WeightAverage:
