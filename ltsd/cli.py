@@ -14,6 +14,8 @@ from ltsd.errors import LtsdError
 from ltsd.logs import setup_logging
 from ltsd.train.recipe import Degradation
 
+L1_SCALES = (1, 2, 4, 8)  # `ltsd train --l1-scale`: every pixel, or the images averaged over N×N
+
 if TYPE_CHECKING:
     from ltsd.config import Config
 
@@ -101,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--l1-weight", type=float, default=100.0,
                        help="weight of the L1 loss (default 100; lower: more texture, "
                             "less faithful)")  # fmt: skip
+    train.add_argument("--l1-scale", type=int, default=1, choices=L1_SCALES,
+                       help="the L1 loss on the images averaged over N×N pixels (default "
+                            "1: every pixel; 2 or 4 leave the finest bands to the other "
+                            "losses)")  # fmt: skip
     train.add_argument("--no-features", action="store_true",
                        help="train without the pretrained feature network (no 'train' extra "
                             "needed; the pre-0.2 recipe)")  # fmt: skip
@@ -419,6 +425,7 @@ def train_command(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         batch_size=args.batch_size,
         l1_weight=args.l1_weight,
+        l1_scale=args.l1_scale,
         projected_weight=0.0 if args.no_features else args.projected_weight,
         perceptual_weight=0.0 if args.no_features else args.perceptual_weight,
         fine_chroma_weight=args.fine_chroma_weight,

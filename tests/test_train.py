@@ -49,7 +49,7 @@ def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, 
     models = tmp_path / "models"
     trained = run_ltsd("train", str(images_dir), "--name", "tiny", "--models-dir", str(models),
                    "--steps", "3", "--run-dir", str(tmp_path / "run"),
-                   "--brightness-jitter", "0.4", *TINY)  # fmt: skip
+                   "--brightness-jitter", "0.4", "--l1-scale", "2", *TINY)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "broken.jpg" in trained.stderr, "the unreadable file must be named"
     info = load_model(models / "tiny.safetensors").info
@@ -59,6 +59,7 @@ def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, 
     assert info.preprocessing["contrast_jitter"] == 0.15  # the default
     assert info.provenance["features"] == "efficientnet-lite0"  # the default recipe
     assert info.provenance["diff_augment"] and info.provenance["fine_chroma_weight"] > 0
+    assert info.provenance["l1_scale"] == 2
 
     listed = run_ltsd("models", "--models-dir", str(models))
     assert any(line.startswith("tiny") and "128x128" in line for line in listed.stdout.splitlines())
@@ -154,3 +155,19 @@ def test_ctrl_c_checkpoints_exports_and_exits_cleanly(images_dir: Path, tmp_path
     assert (run_dir / "checkpoint.safetensors").is_file()
     steps = load_model(tmp_path / "stopped.safetensors").info.provenance["steps"]
     assert 0 < steps < 100000
+
+
+def test_coarse_l1_leaves_the_finest_detail_alone_but_not_the_layout():
+    """`--l1-scale 4`: a difference only in 1-px detail (a checkerboard of ±0.2, which averages
+    out over 4×4 pixels) costs nothing; a difference in brightness costs what it costs at 1."""
+    from ltsd.train.trainer import coarse_l1
+
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    rows, columns = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    checker = ((rows + columns) % 2 * 2 - 1).float() * 0.2
+    detailed, brighter = image + checker, image + 0.2
+    assert coarse_l1(image, detailed, 1) == pytest.approx(0.2)
+    assert coarse_l1(image, detailed, 4) == pytest.approx(0.0, abs=1e-6)
+    for scale in (1, 2, 4):
+        assert coarse_l1(image, brighter, scale) == pytest.approx(0.2, abs=1e-6)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import distributed, nn
 from torch.nn.parallel import DistributedDataParallel
@@ -80,6 +81,9 @@ class TrainSettings:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int = 0
     l1_weight: float = 100.0
+    # L1 on the images averaged over l1_scale × l1_scale pixels (1: every pixel, pix2pix's):
+    # above 1 it holds layout and colour and leaves the finest bands to the other losses
+    l1_scale: int = 1
     feature_matching_weight: float = 10.0
     # pretrained features (ltsd.train.projected); both 0 = the earlier recipe, no extra needed
     projected_weight: float = 1.0
@@ -277,9 +281,11 @@ def train(settings: TrainSettings) -> TrainResult:
             fooled_judged = discriminator(torch.cat([inputs, fakes], 1))
             adversarial = adversarial_loss(fooled_judged, real=True)
             matching = feature_matching_loss(fooled_judged, real_judged)
-            l1 = l1_loss(fakes, targets)
+            l1 = l1_loss(fakes, targets)  # what is logged and stored, whatever the scale
             g_loss = (
-                adversarial + settings.feature_matching_weight * matching + settings.l1_weight * l1
+                adversarial
+                + settings.feature_matching_weight * matching
+                + settings.l1_weight * coarse_l1(fakes, targets, settings.l1_scale)
             )
             if judged is not None:
                 g_loss = g_loss + judge.generator_loss(judged)
@@ -337,6 +343,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "ndf": settings.ndf,
             "discriminator_scales": settings.discriminator_scales,
             "l1_weight": settings.l1_weight,
+            "l1_scale": settings.l1_scale,
             "feature_matching_weight": settings.feature_matching_weight,
             "projected_weight": settings.projected_weight if judge else 0.0,
             "perceptual_weight": settings.perceptual_weight if judge else 0.0,
@@ -460,6 +467,15 @@ class Judged:
     fake_taps: list[torch.Tensor]
     real_taps: list[torch.Tensor]
     paired: int
+
+
+def coarse_l1(fakes: torch.Tensor, targets: torch.Tensor, scale: int) -> torch.Tensor:
+    """Mean absolute difference of the images averaged over `scale` × `scale` pixels: with 1,
+    pix2pix's L1. L1 pulls what the input cannot tell toward its mean, which at the finest bands
+    is smoothness; averaged first it no longer sees them."""
+    if scale == 1:
+        return F.l1_loss(fakes, targets)
+    return F.l1_loss(F.avg_pool2d(fakes, scale), F.avg_pool2d(targets, scale))
 
 
 def set_learning_rate(
