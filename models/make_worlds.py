@@ -72,6 +72,8 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # of the learning rate; flowers trains on real flower photographs alone, at half chroma, with the
 # texture loss, to 5,000 in one sitting. Session 21: ocean 1,500 steps more from its model file
 # at a quarter of the L1 weight (5) and a tenth of the learning rate (two sittings: --resume).
+# Session 22: ocean 1,000 steps more from its model file with the L1 loss on the images averaged
+# over 4×4 pixels (--l1-scale 4), the rest as session 21's stage.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -119,6 +121,22 @@ WORLDS: dict[str, list[list[str]]] = {
             "--init-from",
             WORLD,
         ],  # session 21: a quarter of the L1 weight, a tenth of the learning rate
+        [
+            "--steps",
+            "1000",
+            *WIDE,
+            "--camera-images",
+            CAMERA,
+            *HALF_CHROMA,
+            "--learning-rate",
+            "0.00002",
+            "--l1-weight",
+            "5",
+            "--l1-scale",
+            "4",
+            "--init-from",
+            WORLD,
+        ],  # session 22: L1 on the images averaged over 4×4 pixels
     ],
     "clouds": [
         ["--steps", "6000", *WIDE],
