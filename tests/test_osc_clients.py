@@ -175,8 +175,12 @@ def test_oscquery_speaks_http_1_1_and_head(daemon):
         connection.close()
 
 
-def browse(service_type: str, count: int, timeout_s: float = 10.0) -> list[Any]:
-    """Every ltsd announced as `service_type` on loopback, through a real zeroconf browser."""
+def browse(
+    service_type: str, count: int = 99, timeout_s: float = 10.0, port: int | None = None
+) -> list[Any]:
+    """Every ltsd announced as `service_type` on loopback, through a real zeroconf browser:
+    once `count` are resolved, or the one on `port` is (other tests' daemons, on the other
+    worker, announce too and may answer first), or at `timeout_s`."""
     from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
     zeroconf = Zeroconf(interfaces=["127.0.0.1"])
@@ -187,11 +191,17 @@ def browse(service_type: str, count: int, timeout_s: float = 10.0) -> list[Any]:
             names.add(name)
 
     browser = ServiceBrowser(zeroconf, service_type, handlers=[on_change])
+    resolved: dict[str, Any] = {}
     try:
         deadline = time.monotonic() + timeout_s
-        while len(names) < count and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            for name in set(names) - resolved.keys():
+                resolved[name] = zeroconf.get_service_info(service_type, name, timeout=3000)
+            infos = [info for info in resolved.values() if info]
+            if len(infos) >= count or any(info.port == port for info in infos):
+                break
             time.sleep(0.1)
-        return [zeroconf.get_service_info(service_type, name, timeout=3000) for name in names]
+        return [info for info in resolved.values() if info]
     finally:
         browser.cancel()
         zeroconf.close()
@@ -200,8 +210,8 @@ def browse(service_type: str, count: int, timeout_s: float = 10.0) -> list[Any]:
 def test_python_oscquery_finds_ltsd_over_mdns_and_reads_every_node(daemon):
     from pythonoscquery.osc_query_client import OSCQueryClient
 
-    found = [info for info in browse("_oscjson._tcp.local.", 1)
-             if info and info.port == daemon["query_port"]]  # fmt: skip
+    found = [info for info in browse("_oscjson._tcp.local.", port=daemon["query_port"])
+             if info.port == daemon["query_port"]]  # fmt: skip
     assert found, "ltsd not found over mDNS"
     info = found[0]
     assert info.name == f"{instance_name(socket.gethostname(), daemon['query_port'])}" + (
@@ -245,7 +255,7 @@ def test_two_daemons_on_one_host_announce_distinct_names(daemon):
         for service_type, port_of in (("_oscjson._tcp.local.", "query_port"),
                                       ("_osc._udp.local.", "port")):  # fmt: skip
             # every ltsd announced within 5 s: others (from other tests) may answer first
-            infos = [info for info in browse(service_type, count=99, timeout_s=5) if info]
+            infos = browse(service_type, timeout_s=5)
             ports = {info.port: info.name for info in infos}
             assert daemon[port_of] in ports and second[port_of] in ports, (service_type, ports)
             assert ports[daemon[port_of]] != ports[second[port_of]]
