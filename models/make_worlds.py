@@ -84,6 +84,10 @@ WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
 # session 19: a shipped world taught to draw its colour at half resolution, from its model file,
 # at a quarter of the learning rate (fresh discriminators against a trained generator)
 HALF_CHROMA = ["--chroma", "half", "--learning-rate", "0.00005"]
+# session 21: ocean from its model file at a quarter of the L1 weight and a tenth of the
+# learning rate; session 22 the same with the L1 loss on the images averaged over 4×4 pixels
+OCEAN_LOW_L1 = [*WIDE, "--camera-images", CAMERA, *HALF_CHROMA,
+                "--learning-rate", "0.00002", "--l1-weight", "5"]  # fmt: skip
 FLOWERS = ["--flips", "--l1-weight", "20", *NEW_RECIPE, "--texture-weight", "10"]
 WORLDS: dict[str, list[list[str]]] = {
     "space": [
@@ -107,36 +111,8 @@ WORLDS: dict[str, list[list[str]]] = {
         ["--steps", "9000", *WIDE, "--camera-images", CAMERA],
         ["--steps", "12000", *WIDE, "--camera-images", CAMERA],
         ["--steps", "1500", *WIDE, "--camera-images", CAMERA, *HALF_CHROMA, "--init-from", WORLD],
-        [
-            "--steps",
-            "1500",
-            *WIDE,
-            "--camera-images",
-            CAMERA,
-            *HALF_CHROMA,
-            "--learning-rate",
-            "0.00002",
-            "--l1-weight",
-            "5",
-            "--init-from",
-            WORLD,
-        ],  # session 21: a quarter of the L1 weight, a tenth of the learning rate
-        [
-            "--steps",
-            "1000",
-            *WIDE,
-            "--camera-images",
-            CAMERA,
-            *HALF_CHROMA,
-            "--learning-rate",
-            "0.00002",
-            "--l1-weight",
-            "5",
-            "--l1-scale",
-            "4",
-            "--init-from",
-            WORLD,
-        ],  # session 22: L1 on the images averaged over 4×4 pixels
+        ["--steps", "1500", *OCEAN_LOW_L1, "--init-from", WORLD],  # session 21
+        ["--steps", "1000", *OCEAN_LOW_L1, "--l1-scale", "4", "--init-from", WORLD],  # session 22
     ],
     "clouds": [
         ["--steps", "6000", *WIDE],

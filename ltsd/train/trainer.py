@@ -282,10 +282,13 @@ def train(settings: TrainSettings) -> TrainResult:
             adversarial = adversarial_loss(fooled_judged, real=True)
             matching = feature_matching_loss(fooled_judged, real_judged)
             l1 = l1_loss(fakes, targets)  # what is logged and stored, whatever the scale
+            # pix2pix's L1 at scale 1 is `l1` itself: not computed twice
+            scale = settings.l1_scale
+            fitted = l1 if scale == 1 else coarse_l1(fakes, targets, scale)
             g_loss = (
                 adversarial
                 + settings.feature_matching_weight * matching
-                + settings.l1_weight * coarse_l1(fakes, targets, settings.l1_scale)
+                + settings.l1_weight * fitted
             )
             if judged is not None:
                 g_loss = g_loss + judge.generator_loss(judged)
