@@ -144,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         "to the world's photographs' (default 0: none)",
     )
     train.add_argument(
+        "--fine-texture-weight",
+        type=float,
+        default=0.0,
+        help="weight of a discriminator that sees only the 1-4 px detail of the world's crops and "
+        "of what the generator makes, the camera's images included (default 0: none)",
+    )
+    train.add_argument(
         "--camera-images",
         type=Path,
         help="folder of images of what the camera will see (not of the world): the world learns "
@@ -387,6 +394,7 @@ def train_command(args: argparse.Namespace) -> int:
         ("--fine-chroma-weight", args.fine_chroma_weight),
         ("--pan-weight", args.pan_weight),
         ("--texture-weight", args.texture_weight),
+        ("--fine-texture-weight", args.fine_texture_weight),
         ("--camera-weight", args.camera_weight),
     ):
         if not (math.isfinite(value) and value >= 0):
@@ -401,9 +409,11 @@ def train_command(args: argparse.Namespace) -> int:
         raise LtsdError(f"--learning-rate: expected a number in (0, 1], got {args.learning_rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
-    if args.camera_images is not None and args.no_features and not args.texture_weight:
-        raise LtsdError(  # without either, nothing judges what the world makes of them
-            "--camera-images needs the feature discriminator or --texture-weight"
+    judges_camera = not args.no_features or args.texture_weight or args.fine_texture_weight
+    if args.camera_images is not None and not judges_camera:
+        raise LtsdError(  # without one, nothing judges what the world makes of them
+            "--camera-images needs the feature discriminator, --texture-weight or "
+            "--fine-texture-weight"
         )
     if args.camera_images is not None and not args.camera_images.is_dir():
         raise LtsdError(f"--camera-images: {args.camera_images}: folder not found")
@@ -431,6 +441,7 @@ def train_command(args: argparse.Namespace) -> int:
         fine_chroma_weight=args.fine_chroma_weight,
         pan_weight=args.pan_weight,
         texture_weight=args.texture_weight,
+        fine_texture_weight=args.fine_texture_weight,
         camera_dir=args.camera_images,
         camera_weight=args.camera_weight,
         init_from=world_file(args.init_from, models_dir) if args.init_from else None,

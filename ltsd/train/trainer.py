@@ -56,6 +56,7 @@ from ltsd.train.projected import (
     perceptual_loss,
 )
 from ltsd.train.steady import MAX_SHIFT, pan_consistency_loss, pan_offsets, two_views
+from ltsd.train.fine_texture import FineTextureJudge
 from ltsd.train.texture import texture_loss
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class TrainSettings:
     fine_chroma_weight: float = 100.0  # ltsd.train.chroma: what removed the colour speckle
     pan_weight: float = 0.0  # ltsd.train.steady: outputs of two moved views must agree
     texture_weight: float = 0.0  # ltsd.train.texture: patch statistics at every scale
+    fine_texture_weight: float = 0.0  # ltsd.train.fine_texture: a judge of the 1–4 px detail
     # photographs of what the camera will see, not of the world: only the feature discriminator
     # and the texture loss, whichever are on, judge what the generator makes of them (no target)
     camera_dir: Path | None = None
@@ -200,6 +202,11 @@ def train(settings: TrainSettings) -> TrainResult:
     if judge is not None:
         modules["projected_discriminator"] = judge.core
         optimizers["projected_optimizer"] = judge.optimizer
+    fine_judge = None
+    if settings.fine_texture_weight:
+        fine_judge = FineTextureJudge(settings.learning_rate, device)
+        modules["fine_texture_discriminator"] = fine_judge.core
+        optimizers["fine_texture_optimizer"] = fine_judge.optimizer
     l1_loss = nn.L1Loss()
 
     run_dir = settings.run_dir or Path("runs") / settings.name
@@ -275,6 +282,8 @@ def train(settings: TrainSettings) -> TrainResult:
             d_loss.backward()
             d_optimizer.step()
             judged = judge.step(fakes, targets, camera_fakes) if judge is not None else None
+            if fine_judge is not None:
+                fine_judge.step(torch.cat([fakes, camera_fakes]), targets)
 
             g_optimizer.zero_grad(set_to_none=True)
             discriminator_core.requires_grad_(False)  # its weights' gradients would go unused
@@ -299,6 +308,10 @@ def train(settings: TrainSettings) -> TrainResult:
             if settings.texture_weight:
                 g_loss = g_loss + settings.texture_weight * texture_loss(
                     torch.cat([fakes, camera_fakes]), targets, texture_rng
+                )
+            if fine_judge is not None:
+                g_loss = g_loss + settings.fine_texture_weight * fine_judge.generator_loss(
+                    torch.cat([fakes, camera_fakes])
                 )
             if camera_images and settings.fine_chroma_weight:
                 g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_excess(
@@ -355,6 +368,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "fine_chroma_weight": settings.fine_chroma_weight,
             "pan_weight": settings.pan_weight,
             "texture_weight": settings.texture_weight,
+            "fine_texture_weight": settings.fine_texture_weight,
             "camera_images": settings.camera_dir.name if settings.camera_dir else None,
             "camera_image_count": len(camera_images),
             "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
