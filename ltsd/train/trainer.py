@@ -12,7 +12,9 @@ Added for worlds worth watching, each cheap on a CPU:
 With pretrained features (the `train` extra; `ltsd.train.projected`), a Projected-GAN
 discriminator on frozen EfficientNet-Lite0 features and a perceptual loss judge the world's
 images as photographs, with DiffAugment so a few dozen images are not memorised. That is the
-default recipe; `--no-features` trains without them (no extra needed).
+default recipe; `--no-features` trains without them (no extra needed). Optional judges of
+texture, each off by default: the patch-statistics loss (`ltsd.train.texture`) and a
+discriminator of the 1–4 px detail alone (`ltsd.train.fine_texture`).
 """
 
 from __future__ import annotations
