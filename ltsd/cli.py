@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         "of what the generator makes, the camera's images included (default 0: none)",
     )
     train.add_argument(
+        "--fine-texture-learning-rate",
+        type=float,
+        help="learning rate of that discriminator (default: --learning-rate); higher lets a "
+        "fresh one catch up with a trained generator (two time-scale updates, Heusel et al. 2017)",
+    )
+    train.add_argument(
         "--camera-images",
         type=Path,
         help="folder of images of what the camera will see (not of the world): the world learns "
@@ -405,8 +411,10 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a number from 0 to under 1, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
-    if not (math.isfinite(args.learning_rate) and 0 < args.learning_rate <= 1):
-        raise LtsdError(f"--learning-rate: expected a number in (0, 1], got {args.learning_rate:g}")
+    for flag, rate in (("--learning-rate", args.learning_rate),
+                       ("--fine-texture-learning-rate", args.fine_texture_learning_rate)):  # fmt: skip
+        if rate is not None and not (math.isfinite(rate) and 0 < rate <= 1):
+            raise LtsdError(f"{flag}: expected a number in (0, 1], got {rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
     judges_camera = not args.no_features or args.texture_weight or args.fine_texture_weight
@@ -442,6 +450,7 @@ def train_command(args: argparse.Namespace) -> int:
         pan_weight=args.pan_weight,
         texture_weight=args.texture_weight,
         fine_texture_weight=args.fine_texture_weight,
+        fine_texture_learning_rate=args.fine_texture_learning_rate,
         camera_dir=args.camera_images,
         camera_weight=args.camera_weight,
         init_from=world_file(args.init_from, models_dir) if args.init_from else None,

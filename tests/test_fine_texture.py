@@ -1,5 +1,5 @@
 """The fine-texture discriminator: it sees only 1–4 px detail, learns to tell smooth from
-grainy, and trains, checkpoints and resumes inside `ltsd train`."""
+grainy, and trains (at its own learning rate), checkpoints and resumes inside `ltsd train`."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _smooth(count: int, generator: torch.Generator) -> torch.Tensor:
 def test_the_judge_learns_which_images_lack_the_detail_it_was_shown():
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
-    judge = FineTextureJudge(learning_rate=2e-3, device=torch.device("cpu"))
+    judge = FineTextureJudge(torch.device("cpu"), learning_rate=2e-3)
     for _ in range(60):
         judge.step(fakes=_smooth(8, generator), reals=_grainy(8, generator))
     smooth_cost = judge.generator_loss(_smooth(16, generator)).item()
@@ -67,6 +67,7 @@ def test_training_with_it_records_it_and_resumes_exactly(tmp_path: Path):
         return run_ltsd("train", str(world), "--name", name, "--models-dir", str(tmp_path),
                         "--run-dir", str(tmp_path / f"run-{name}"), "--steps", str(steps),
                         "--checkpoint-every", "2", "--no-features", "--fine-texture-weight", "1",
+                        "--learning-rate", "0.0001", "--fine-texture-learning-rate", "0.0004",
                         "--camera-images", str(camera), *TINY, *extra)  # fmt: skip
 
     assert train("straight", 4).returncode == 0
@@ -76,6 +77,8 @@ def test_training_with_it_records_it_and_resumes_exactly(tmp_path: Path):
     straight = load_model(tmp_path / "straight.safetensors")
     again = load_model(tmp_path / "resumed.safetensors")
     assert straight.info.provenance["fine_texture_weight"] == 1.0
+    assert straight.info.provenance["fine_texture_learning_rate"] == 0.0004
+    assert straight.info.provenance["learning_rate"] == 0.0001
     for (key, a), b in zip(straight.generator.state_dict().items(),
                            again.generator.state_dict().values(), strict=True):  # fmt: skip
         assert torch.equal(a, b), f"{key} differs after resume"

@@ -45,7 +45,7 @@ class FineTextureJudge:
     """The fine-texture discriminator and its optimizer; `step` trains it once, `generator_loss`
     is what the generator pays for what it still tells apart."""
 
-    def __init__(self, learning_rate: float, device: torch.device) -> None:
+    def __init__(self, device: torch.device, learning_rate: float = 2e-4) -> None:
         self.core = fine_texture_discriminator().to(device)
         self.optimizer = torch.optim.Adam(self.core.parameters(), learning_rate, betas=(0.5, 0.999))
 

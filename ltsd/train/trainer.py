@@ -96,6 +96,7 @@ class TrainSettings:
     pan_weight: float = 0.0  # ltsd.train.steady: outputs of two moved views must agree
     texture_weight: float = 0.0  # ltsd.train.texture: patch statistics at every scale
     fine_texture_weight: float = 0.0  # ltsd.train.fine_texture: a judge of the 1–4 px detail
+    fine_texture_learning_rate: float | None = None  # None: learning_rate, as everything else
     # photographs of what the camera will see, not of the world: only the feature discriminator
     # and the texture loss, whichever are on, judge what the generator makes of them (no target)
     camera_dir: Path | None = None
@@ -206,9 +207,12 @@ def train(settings: TrainSettings) -> TrainResult:
         optimizers["projected_optimizer"] = judge.optimizer
     fine_judge = None
     if settings.fine_texture_weight:
-        fine_judge = FineTextureJudge(settings.learning_rate, device)
+        fine_judge = FineTextureJudge(device)
         modules["fine_texture_discriminator"] = fine_judge.core
         optimizers["fine_texture_optimizer"] = fine_judge.optimizer
+    rates = {optimizer: settings.learning_rate for optimizer in optimizers.values()}
+    if fine_judge is not None:  # a fresh judge beside a trained generator may need to catch up
+        rates[fine_judge.optimizer] = settings.fine_texture_learning_rate or settings.learning_rate
     l1_loss = nn.L1Loss()
 
     run_dir = settings.run_dir or Path("runs") / settings.name
@@ -252,7 +256,7 @@ def train(settings: TrainSettings) -> TrainResult:
     ctrl_c = _CtrlC()
     try:
         while not cluster.all_agree(progress_line.finished(step) or ctrl_c.requested.is_set()):
-            set_learning_rate(tuple(optimizers.values()), settings, step)
+            set_learning_rate(rates, settings, step)
             if settings.pan_weight:
                 wide = random_crops(images, settings.batch_size, settings.resolution, recipe, rng,
                                     margin=MAX_SHIFT)  # fmt: skip
@@ -371,6 +375,11 @@ def train(settings: TrainSettings) -> TrainResult:
             "pan_weight": settings.pan_weight,
             "texture_weight": settings.texture_weight,
             "fine_texture_weight": settings.fine_texture_weight,
+            "fine_texture_learning_rate": (
+                (settings.fine_texture_learning_rate or settings.learning_rate)
+                if settings.fine_texture_weight
+                else 0.0
+            ),
             "camera_images": settings.camera_dir.name if settings.camera_dir else None,
             "camera_image_count": len(camera_images),
             "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
@@ -498,17 +507,17 @@ def coarse_l1(fakes: torch.Tensor, targets: torch.Tensor, scale: int) -> torch.T
 
 
 def set_learning_rate(
-    optimizers: tuple[torch.optim.Optimizer, ...], settings: TrainSettings, step: int
+    optimizers: dict[torch.optim.Optimizer, float], settings: TrainSettings, step: int
 ) -> None:
-    """Hold the rate for the first half of `steps`, then decay it linearly to zero (pix2pix).
-    A function of the step alone, so a resumed run follows the same schedule; constant when
-    training is bounded only by --minutes."""
+    """Hold each optimizer's rate (the values of `optimizers`) for the first half of `steps`,
+    then decay it linearly to zero (pix2pix). A function of the step alone, so a resumed run
+    follows the same schedule; constant when training is bounded only by --minutes."""
     scale = 1.0
     if settings.steps:
         scale = min(1.0, 2.0 * (1.0 - step / settings.steps))
-    for optimizer in optimizers:
+    for optimizer, rate in optimizers.items():
         for group in optimizer.param_groups:
-            group["lr"] = settings.learning_rate * max(scale, 0.0)
+            group["lr"] = rate * max(scale, 0.0)
 
 
 class WeightAverage:
