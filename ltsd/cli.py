@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ltsd.errors import LtsdError
+from ltsd.errors import EXIT_USER_ERROR, LtsdError
 from ltsd.logs import setup_logging
 from ltsd.train.recipe import Degradation
 
@@ -24,8 +24,6 @@ PRECISION_HELP = "auto (default: bf16 where the CPU has it natively), fp32 or bf
 RUNTIME_HELP = "torch (default) or openvino (CPU only; pip install -e '.[openvino]')"
 if sys.platform == "darwin":  # read when torch starts (nothing here imports it): ops Metal lacks
     os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # then run on the CPU
-
-EXIT_USER_ERROR = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,8 +409,9 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a number from 0 to under 1, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
-    for flag, rate in (("--learning-rate", args.learning_rate),
-                       ("--fine-texture-learning-rate", args.fine_texture_learning_rate)):  # fmt: skip
+    rates = {"--learning-rate": args.learning_rate,
+             "--fine-texture-learning-rate": args.fine_texture_learning_rate}  # fmt: skip
+    for flag, rate in rates.items():
         if rate is not None and not (math.isfinite(rate) and 0 < rate <= 1):
             raise LtsdError(f"{flag}: expected a number in (0, 1], got {rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":

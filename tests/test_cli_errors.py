@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import run_ltsd
+from tests.conftest import child_environment, run_ltsd
 from tests.helpers.models import write_random_model
 
 
@@ -147,3 +148,17 @@ def test_listening_beyond_loopback_with_no_allow_list_says_so_once(tmp_path: Pat
     loopback = run_ltsd("run", "--osc-port", port, "--oscquery-port", "0", "--sink", "null",
                         "--frames", "2")  # fmt: skip
     assert "every host on the network" not in loopback.stderr
+
+
+@pytest.mark.parametrize("module", ["ltsd.train.evaluate", "ltsd.train.sheet"])
+def test_the_training_tools_name_a_missing_world_in_one_line(tmp_path: Path, module: str):
+    extra = ["--output", str(tmp_path / "sheet.png")] if module.endswith("sheet") else []
+    ran = subprocess.run(
+        [sys.executable, "-m", module, "--model", "nowhere", "--models-dir", str(tmp_path), *extra],
+        capture_output=True, text=True, timeout=120, env=child_environment(),
+    )  # fmt: skip
+    assert ran.returncode == 2, ran.stderr
+    assert ran.stderr.strip().splitlines() == [
+        f"{module}: error: {tmp_path / 'nowhere.safetensors'}: model file not found "
+        f"({tmp_path} holds no worlds)"
+    ]

@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from ltsd.config import ModelConfig
+from ltsd.errors import run_command
 from ltsd.modelstore import LoadedModel, load_model, load_trained, model_path
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare, to_grayscale
@@ -379,4 +380,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main, "ltsd.train.evaluate")

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from ltsd.config import ModelConfig, SyntheticConfig
+from ltsd.errors import run_command
 from ltsd.modelstore import LoadedModel, load_model, model_path
 from ltsd.pixels import bgrx_to_tensor
 from ltsd.sources.synthetic import SyntheticSource
@@ -67,4 +68,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main, "ltsd.train.sheet")

@@ -48,6 +48,7 @@ from ltsd.train.discriminator import (
     adversarial_loss,
     feature_matching_loss,
 )
+from ltsd.train.fine_texture import FineTextureJudge
 from ltsd.train.projected import (
     FeatureProjector,
     ProjectedDiscriminator,
@@ -58,7 +59,6 @@ from ltsd.train.projected import (
     perceptual_loss,
 )
 from ltsd.train.steady import MAX_SHIFT, pan_consistency_loss, pan_offsets, two_views
-from ltsd.train.fine_texture import FineTextureJudge
 from ltsd.train.texture import texture_loss
 
 log = logging.getLogger(__name__)
