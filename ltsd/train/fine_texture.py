@@ -13,6 +13,8 @@ generator made of them and of the camera's images. Hinge losses, as the feature 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,21 +47,29 @@ class FineTextureJudge:
     """The fine-texture discriminator and its optimizer; `step` trains it once, `generator_loss`
     is what the generator pays for what it still tells apart."""
 
-    def __init__(self, device: torch.device, learning_rate: float = 2e-4) -> None:
+    def __init__(
+        self,
+        device: torch.device,
+        learning_rate: float = 2e-4,
+        wrap: Callable[[nn.Module], nn.Module] = lambda module: module,
+    ) -> None:
         self.core = fine_texture_discriminator().to(device)
-        self.optimizer = torch.optim.Adam(self.core.parameters(), learning_rate, betas=(0.5, 0.999))
+        self.network = wrap(self.core)  # under torchrun, DDP keeps every rank's judge the same
+        self.optimizer = torch.optim.Adam(
+            self.network.parameters(), learning_rate, betas=(0.5, 0.999)
+        )
 
     def step(self, fakes: torch.Tensor, reals: torch.Tensor) -> None:
         """One update on the world's crops (`reals`) against generated images (`fakes`, any
         number, the camera's included), both [-1, 1] RGB."""
         self.optimizer.zero_grad(set_to_none=True)
-        real = self.core(fine_bands(reals.detach()))
-        fake = self.core(fine_bands(fakes.detach()))
+        real = self.network(fine_bands(reals.detach()))
+        fake = self.network(fine_bands(fakes.detach()))
         hinge_discriminator_loss([real], [fake]).backward()
         self.optimizer.step()
 
     def generator_loss(self, fakes: torch.Tensor) -> torch.Tensor:
         self.core.requires_grad_(False)
-        loss = hinge_generator_loss([self.core(fine_bands(fakes))])
+        loss = hinge_generator_loss([self.network(fine_bands(fakes))])
         self.core.requires_grad_(True)
         return loss

@@ -207,7 +207,7 @@ def train(settings: TrainSettings) -> TrainResult:
         optimizers["projected_optimizer"] = judge.optimizer
     fine_judge = None
     if settings.fine_texture_weight:
-        fine_judge = FineTextureJudge(device)
+        fine_judge = FineTextureJudge(device, wrap=cluster.wrap)
         modules["fine_texture_discriminator"] = fine_judge.core
         optimizers["fine_texture_optimizer"] = fine_judge.optimizer
     rates = {optimizer: settings.learning_rate for optimizer in optimizers.values()}
