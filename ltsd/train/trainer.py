@@ -205,14 +205,16 @@ def train(settings: TrainSettings) -> TrainResult:
     if judge is not None:
         modules["projected_discriminator"] = judge.core
         optimizers["projected_optimizer"] = judge.optimizer
+    # a fresh fine-texture judge beside a trained generator may need a rate of its own to catch up
+    fine_rate = settings.fine_texture_learning_rate or settings.learning_rate
     fine_judge = None
     if settings.fine_texture_weight:
-        fine_judge = FineTextureJudge(device, wrap=cluster.wrap)
+        fine_judge = FineTextureJudge(device, fine_rate, wrap=cluster.wrap)
         modules["fine_texture_discriminator"] = fine_judge.core
         optimizers["fine_texture_optimizer"] = fine_judge.optimizer
     rates = {optimizer: settings.learning_rate for optimizer in optimizers.values()}
-    if fine_judge is not None:  # a fresh judge beside a trained generator may need to catch up
-        rates[fine_judge.optimizer] = settings.fine_texture_learning_rate or settings.learning_rate
+    if fine_judge is not None:
+        rates[fine_judge.optimizer] = fine_rate
     l1_loss = nn.L1Loss()
 
     run_dir = settings.run_dir or Path("runs") / settings.name
@@ -278,6 +280,7 @@ def train(settings: TrainSettings) -> TrainResult:
             if settings.pan_weight:
                 pan = pan_consistency_loss(made, offsets)
             fakes, inputs, targets = (t[: settings.batch_size] for t in (made, inputs, targets))
+            every_fake = torch.cat([fakes, camera_fakes])  # of the world's crops, then the camera's
 
             d_optimizer.zero_grad(set_to_none=True)
             real_judged = discriminator(torch.cat([inputs, targets], 1))
@@ -289,7 +292,7 @@ def train(settings: TrainSettings) -> TrainResult:
             d_optimizer.step()
             judged = judge.step(fakes, targets, camera_fakes) if judge is not None else None
             if fine_judge is not None:
-                fine_judge.step(torch.cat([fakes, camera_fakes]), targets)
+                fine_judge.step(every_fake, targets)
 
             g_optimizer.zero_grad(set_to_none=True)
             discriminator_core.requires_grad_(False)  # its weights' gradients would go unused
@@ -313,11 +316,11 @@ def train(settings: TrainSettings) -> TrainResult:
                 g_loss = g_loss + settings.pan_weight * pan
             if settings.texture_weight:
                 g_loss = g_loss + settings.texture_weight * texture_loss(
-                    torch.cat([fakes, camera_fakes]), targets, texture_rng
+                    every_fake, targets, texture_rng
                 )
             if fine_judge is not None:
                 g_loss = g_loss + settings.fine_texture_weight * fine_judge.generator_loss(
-                    torch.cat([fakes, camera_fakes])
+                    every_fake
                 )
             if camera_images and settings.fine_chroma_weight:
                 g_loss = g_loss + settings.fine_chroma_weight * fine_chroma_excess(
@@ -375,11 +378,7 @@ def train(settings: TrainSettings) -> TrainResult:
             "pan_weight": settings.pan_weight,
             "texture_weight": settings.texture_weight,
             "fine_texture_weight": settings.fine_texture_weight,
-            "fine_texture_learning_rate": (
-                (settings.fine_texture_learning_rate or settings.learning_rate)
-                if settings.fine_texture_weight
-                else 0.0
-            ),
+            "fine_texture_learning_rate": fine_rate if fine_judge else 0.0,
             "camera_images": settings.camera_dir.name if settings.camera_dir else None,
             "camera_image_count": len(camera_images),
             "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
