@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 from ltsd.errors import ModelError, first_line
 from ltsd.generator import GeneratorSpec, UNetGenerator
 from ltsd.inference import PRECISIONS, InferenceGenerator, for_inference
+from ltsd.levels import InputLevels
 from ltsd.openvino_runtime import OpenVinoGenerator
 
 SUFFIX = ".safetensors"
@@ -48,6 +49,7 @@ class ModelInfo:
     preprocessing: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    levels: InputLevels = field(default_factory=InputLevels)  # none in older files: the knobs
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -67,6 +69,8 @@ class ModelInfo:
             if key in raw and (not isinstance(raw[key], kind) or isinstance(raw[key], bool)):
                 raise TypeError(f"{key} must be {kind.__name__}, not {type(raw[key]).__name__}")
         raw["architecture"] = GeneratorSpec(**raw["architecture"])
+        if "levels" in raw:
+            raw["levels"] = InputLevels.from_metadata(raw["levels"])
         return ModelInfo(**raw)
 
 
@@ -146,6 +150,18 @@ def save_model(
     save_file(tensors, str(partial), metadata={METADATA_KEY: info.to_json()})
     partial.chmod(0o644)  # a model is meant to be shared and shipped, not private
     partial.replace(path)
+
+
+def write_levels(path: Path, levels: InputLevels) -> ModelInfo:
+    """Give a model file its input levels; its weights are written back byte for byte."""
+    with _open(path) as handle:
+        info = dataclasses.replace(_info_from(handle, path), levels=levels)
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    partial = path.with_suffix(path.suffix + ".partial")
+    save_file(tensors, str(partial), metadata={METADATA_KEY: info.to_json()})
+    partial.chmod(0o644)
+    partial.replace(path)
+    return info
 
 
 def read_info(path: Path) -> ModelInfo:

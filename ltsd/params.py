@@ -43,6 +43,10 @@ class LiveParams:
         1.0, 0.0, 4.0, unit="x", group="pre", continuous=True,
         doc="gain around the frame's mean grey, after brightness",
     )  # fmt: skip
+    world_levels: bool = setting(
+        True, group="pre",
+        doc="play each world with its own brightness and contrast (in its file) under these knobs",
+    )  # fmt: skip
     mix: float = setting(
         1.0, 0.0, 1.0, continuous=True,
         doc="blend of the generator output over the pre-processed input (1 = all world)",

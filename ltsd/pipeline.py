@@ -21,6 +21,7 @@ import torch
 
 from ltsd.errors import ModelError
 from ltsd.frame import Frame
+from ltsd.levels import levelled
 from ltsd.modelstore import LoadedModel, load_model
 from ltsd.params import LiveParams, ParamStore
 from ltsd.pixels import fitted_input, output_bgrx, to_rgb
@@ -192,7 +193,8 @@ class FrameProcessor:
         resolution = model.info.resolution
         fitted = fitted_input(frame.pixels, resolution, resolution, params.fit, params.grayscale,
                               self.device, frame.layout)  # fmt: skip
-        model_input = finish(fitted, params, model.info.architecture.in_channels)
+        played = levelled(params, model.info.levels)
+        model_input = finish(fitted, played, model.info.architecture.in_channels)
         seen = to_rgb(model_input)
         if params.bypass:
             return seen, seen

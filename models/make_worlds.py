@@ -15,7 +15,8 @@ The evaluation's everyday photographs (runs/data/everyday) and the camera images
 learn to draw themselves over (runs/data/camera: the built-in table scene and photographs of
 other things, `ltsd train --camera-images`) are made beside the worlds' images.
 Each model is trained with `ltsd train` (in stages where `WORLDS` lists more than one, each
-resuming the run), then its sample sheet (the six test photographs of
+resuming the run), then its input levels are chosen on its training photographs and written
+into its file (`ltsd.train.fit_levels`), then its sample sheet (the six test photographs of
 `ltsd.train.evaluate` through the world) is written to docs/samples/NAME.png.
 Long trainings run over several sittings: `--minutes M` stops a sitting and exports, and
 `--resume` continues the run from its checkpoint in runs/NAME toward the same `--steps`.
@@ -615,6 +616,10 @@ def main() -> None:
             subprocess.run(command, check=True, env=env, cwd=REPO)
             if trained_steps(run_dir) < steps:  # --minutes ended the sitting inside this stage
                 break
+        else:  # trained to the end: its input levels, chosen on its training photographs
+            subprocess.run([sys.executable, "-m", "ltsd.train.fit_levels", str(images), "--model",
+                            name, "--camera", str(data_dir / "camera"), "--write"],
+                           check=True, env=env, cwd=REPO)  # fmt: skip
         sheet = REPO / "docs" / "samples" / f"{name}.png"
         subprocess.run([sys.executable, "-m", "ltsd.train.sheet", "--model", name, "--output",
                         str(sheet)], check=True, cwd=REPO)  # fmt: skip

@@ -150,9 +150,16 @@ def test_listening_beyond_loopback_with_no_allow_list_says_so_once(tmp_path: Pat
     assert "every host on the network" not in loopback.stderr
 
 
-@pytest.mark.parametrize("module", ["ltsd.train.evaluate", "ltsd.train.sheet"])
+TOOL_ARGUMENTS = {
+    "ltsd.train.evaluate": [],
+    "ltsd.train.sheet": ["--output", "sheet.png"],
+    "ltsd.train.fit_levels": ["images", "--camera", "camera"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(TOOL_ARGUMENTS))
 def test_the_training_tools_name_a_missing_world_in_one_line(tmp_path: Path, module: str):
-    extra = ["--output", str(tmp_path / "sheet.png")] if module.endswith("sheet") else []
+    extra = [str(tmp_path / a) if "--" not in a else a for a in TOOL_ARGUMENTS[module]]
     ran = subprocess.run(
         [sys.executable, "-m", module, "--model", "nowhere", "--models-dir", str(tmp_path), *extra],
         capture_output=True, text=True, timeout=120, env=child_environment(),

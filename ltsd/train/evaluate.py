@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 from ltsd.config import ModelConfig
 from ltsd.errors import run_command
+from ltsd.levels import InputLevels, levelled
 from ltsd.modelstore import LoadedModel, load_model, load_trained, model_path
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare, to_grayscale
@@ -108,12 +109,16 @@ def scoring_photographs(size: int = 256) -> dict[str, torch.Tensor]:
     return photographs
 
 
-def play(model: LoadedModel, photograph: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def play(
+    model: LoadedModel, photograph: torch.Tensor, levels: InputLevels | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(what the model sees, what it makes) of a (1, 3, H, W) frame in [0, 1], with the daemon's
-    default live parameters; both in [-1, 1] at the model's size."""
+    default live parameters and the world's own levels (or `levels`); both in [-1, 1] at the
+    model's size."""
     size = model.info.resolution
+    params = levelled(LiveParams(), model.info.levels if levels is None else levels)
     with torch.inference_mode():
-        seen = prepare(photograph, LiveParams(), size, size, model.info.architecture.in_channels)
+        seen = prepare(photograph, params, size, size, model.info.architecture.in_channels)
         return seen, model.generator(seen).clamp(-1, 1)
 
 
@@ -185,10 +190,12 @@ def held_out_crops(
     return random_crops(images, count, size, Degradation(), rng)
 
 
-def played(model: LoadedModel, photographs: torch.Tensor) -> torch.Tensor:
+def played(
+    model: LoadedModel, photographs: torch.Tensor, levels: InputLevels | None = None
+) -> torch.Tensor:
     """What `model` makes of each (N, 3, H, W) photograph in [0, 1], one frame at a time as the
     daemon plays them, in [0, 1]."""
-    return torch.cat([(play(model, photo[None])[1] + 1) / 2 for photo in photographs])
+    return torch.cat([(play(model, photo[None], levels)[1] + 1) / 2 for photo in photographs])
 
 
 def judged_draw(

@@ -1,0 +1,61 @@
+"""A world's own input levels: the brightness and contrast its camera needs, kept in its file.
+
+A world learned from its own photographs' grey: space from skies that are mostly black, clouds
+from bright ones. A camera on a table shows every world the same mid-grey, and a world shown
+grey it never saw paints what it paints there (space: a pale fog of stars over everything).
+The levels are the performer's `brightness` and `contrast` knobs set once for the world
+(`python -m ltsd.train.fit_levels` chooses them on the training side and writes them into the
+file); the live knobs add to them, so switching worlds never moves a knob, and
+`world_levels false` plays every world on the knobs alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ltsd.params import LiveParams
+
+# the live knobs' ranges (ltsd.params): a world's levels may not ask for more than a knob can
+BRIGHTNESS_RANGE = (-1.0, 1.0)
+CONTRAST_RANGE = (0.0, 4.0)
+
+
+@dataclass(frozen=True, slots=True)
+class InputLevels:
+    """Added to the live brightness, multiplied into the live contrast. (0, 1): as the knobs."""
+
+    brightness: float = 0.0
+    contrast: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in (("brightness", BRIGHTNESS_RANGE), ("contrast", CONTRAST_RANGE)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"levels.{name} must be a number, not {type(value).__name__}")
+            if not (math.isfinite(value) and low <= value <= high):
+                raise ValueError(f"levels.{name} {value} is outside {low} … {high}")
+
+    @staticmethod
+    def from_metadata(raw: Any) -> InputLevels:
+        """From a model file's JSON: an object with these two numbers (either may be left out)."""
+        if not isinstance(raw, dict):
+            raise TypeError(f"levels must be an object, not {type(raw).__name__}")
+        unknown = sorted(set(raw) - {"brightness", "contrast"})
+        if unknown:
+            raise ValueError(f"levels has unknown key(s) {', '.join(unknown)}")
+        return InputLevels(**raw)
+
+
+def levelled(params: LiveParams, levels: InputLevels) -> LiveParams:
+    """The live parameters a world is played with: its levels under the performer's knobs."""
+    if not params.world_levels or levels == InputLevels():
+        return params
+    low, high = BRIGHTNESS_RANGE
+    return dataclasses.replace(
+        params,
+        brightness=min(high, max(low, params.brightness + levels.brightness)),
+        contrast=min(CONTRAST_RANGE[1], params.contrast * levels.contrast),
+    )
