@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors import safe_open
 
 from ltsd.errors import ModelError
 from ltsd.frame import Frame
 from ltsd.levels import InputLevels, levelled
-from ltsd.modelstore import LoadedModel, ModelInfo, load_model, read_info, write_levels
+from ltsd.modelstore import load_model, read_info, write_levels
 from ltsd.params import LiveParams, ParamStore
 from ltsd.pipeline import FrameProcessor
+from ltsd.preprocess import prepare
 from ltsd.train.evaluate import play
-from ltsd.train.fit_levels import Trial, best, try_levels
-from tests.helpers.models import TINY_RESOLUTION, TINY_SPEC, write_random_model
+from ltsd.train.fit_levels import Greys, greys, matched
+from tests.conftest import child_environment
+from tests.helpers.models import write_random_model
 
 
 def test_the_levels_go_under_the_knobs_and_stay_in_their_ranges():
@@ -90,39 +95,52 @@ def test_the_daemon_shows_each_world_its_camera_at_the_worlds_levels(tmp_path: P
     assert float(play(dark, frame)[0].mean()) == pytest.approx(2 * dark_seen - 1, abs=0.01)
 
 
-class DarkWorld(torch.nn.Module):
-    """A world that learned its grain from dark photographs: it draws it where it sees their
-    grey (below 0.75) and elsewhere only the grey it sees. Patch realism does not see brightness
-    itself, only what a world draws at it."""
-
-    def forward(self, seen: torch.Tensor) -> torch.Tensor:
-        grain = torch.rand(seen.shape, generator=torch.Generator().manual_seed(0)) - 0.5
-        return (seen + 0.5 * grain * (seen < 0.5)).clamp(-1, 1).expand(-1, 3, -1, -1)
-
-
-def photographs(count: int, low: float, high: float, grain: float, seed: int) -> list[torch.Tensor]:
-    """As `load_images` gives them: smooth fields from `low` to `high` with `grain` of noise."""
+def photographs(count: int, low: float, high: float, seed: int) -> list[torch.Tensor]:
+    """As `load_images` gives them: smooth grey fields from `low` to `high`."""
     rng = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(count, 1, 6, 6, generator=rng)
-    fields = torch.nn.functional.interpolate(coarse, size=(96, 96), mode="bicubic").clamp(0, 1)
-    noise = grain * (torch.rand(count, 1, 96, 96, generator=rng) - 0.5)
-    images = (low + (high - low) * fields + noise).clamp(0, 1).expand(-1, 3, -1, -1)
+    coarse = torch.rand(count, 1, 4, 4, generator=rng)
+    fields = torch.nn.functional.interpolate(coarse, size=(96, 96), mode="bilinear")
+    images = (low + (high - low) * fields).expand(-1, 3, -1, -1)
     return list((255 * images).round().to(torch.uint8))
 
 
-def test_the_fitted_levels_take_bright_camera_photographs_into_a_dark_worlds_grey():
-    info = ModelInfo(name="dark", architecture=TINY_SPEC, resolution=TINY_RESOLUTION)
-    model = LoadedModel(info, DarkWorld(), Path("dark.safetensors"))  # type: ignore[arg-type]
-    camera = photographs(6, 0.6, 1.0, grain=0.0, seed=1)
-    world = photographs(6, 0.0, 0.3, grain=0.25, seed=2)
-    grid = [InputLevels(b, 1.0) for b in (-0.3, 0.0, 0.15)]
-    trials = try_levels(model, camera, world, grid, crops=16, seeds=1)
-    scores = {trial.levels.brightness: trial.realism for trial in trials}
-    assert scores[-0.3] < scores[0.0] - 0.2
-    assert best(trials) == InputLevels(-0.3, 1.0)
+def seen_greys(images: list[torch.Tensor], levels: InputLevels) -> tuple[float, float]:
+    """(mean, spread) of what a world sees of `images` played at `levels`, on 0 … 1."""
+    params = levelled(LiveParams(), levels)
+    seen = torch.cat([(prepare(image[None].float() / 255, params, 64, 64, 1) + 1) / 2
+                      for image in images])  # fmt: skip
+    return float(seen.mean()), float(seen.flatten(1).std(dim=1).mean())
 
 
-def test_a_gain_within_the_scores_noise_keeps_the_knobs_alone():
-    plain = Trial(InputLevels(), 0.60)
-    assert best([plain, Trial(InputLevels(-0.15, 1.2), 0.57)]) == InputLevels()
-    assert best([plain, Trial(InputLevels(-0.15, 1.2), 0.50)]) == InputLevels(-0.15, 1.2)
+def test_matched_levels_show_a_world_the_camera_in_the_grey_it_learned():
+    camera = photographs(8, 0.55, 0.85, seed=1)  # a bright, flat table
+    world = photographs(8, 0.05, 0.65, seed=2)  # a dark world of strong contrasts
+    levels = matched(greys(camera, 64), greys(world, 64))
+    assert levels.brightness < -0.2 and levels.contrast > 1.5
+    world_mean, world_spread = seen_greys(world, InputLevels())
+    camera_mean, camera_spread = seen_greys(camera, InputLevels())
+    shown_mean, shown_spread = seen_greys(camera, levels)
+    assert abs(shown_mean - world_mean) < 0.03 < abs(camera_mean - world_mean)
+    assert abs(shown_spread - world_spread) < 0.2 * world_spread < abs(camera_spread - world_spread)
+
+
+def test_matched_levels_stay_within_the_knobs_ranges():
+    levels = matched(Greys(mean=0.95, spread=0.001), Greys(mean=0.0, spread=0.3))
+    assert levels == InputLevels(brightness=-0.95, contrast=4.0)
+
+
+def test_fit_levels_writes_them_into_the_world_it_names(tmp_path: Path):
+    path = write_random_model(tmp_path / "models", "dark")
+    for folder, (low, high), seed in (("camera", (0.55, 0.85), 1), ("world", (0.05, 0.65), 2)):
+        (tmp_path / folder).mkdir()
+        for index, image in enumerate(photographs(4, low, high, seed)):
+            Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / folder / f"{index}.png")
+    ran = subprocess.run(
+        [sys.executable, "-m", "ltsd.train.fit_levels", str(tmp_path / "world"), "--model", "dark",
+         "--models-dir", str(tmp_path / "models"), "--camera", str(tmp_path / "camera"), "--write"],
+        capture_output=True, text=True, timeout=120, env=child_environment(),
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    levels = read_info(path).levels
+    assert levels.brightness < -0.2 and levels.contrast > 1.5
+    assert f"brightness {levels.brightness:+.2f}, contrast {levels.contrast:.2f}" in ran.stdout

@@ -1,12 +1,15 @@
-"""Choose a world's input levels on the training side, and write them into its file.
+"""Choose a world's input levels from its training photographs, and write them into its file.
 
     python -m ltsd.train.fit_levels runs/data/NAME --model NAME --camera runs/data/camera [--write]
 
-Every brightness and contrast of a small grid is tried: crops of the camera's photographs
-(everyday things, `--camera-images` of `ltsd train`) are played through the world with them and
-judged by patch realism against the world's *training* photographs. The best pair is kept only
-if it beats the knobs alone by more than the score's own noise; the held-out photographs that
-`ltsd.train.evaluate` judges by are never looked at. `ltsd.levels` says why a world needs them.
+The levels bring the grey a camera shows the world to the grey its training showed it: crops
+of the camera's photographs (everyday things, as `ltsd train --camera-images` takes them) and of
+the world's training photographs are seen as the daemon sees them (grey, blurred), and the
+brightness is the difference of their mean greys, the contrast the ratio of their spread within
+a frame (the contrast knob scales each frame about its own mean). Statistics of what the world
+was shown, nothing judged: the held-out photographs `ltsd.train.evaluate` judges by are never
+looked at. `ltsd.levels` says why a world needs them; models/README.md (session 24) why these
+statistics and not a search on the realism score.
 """
 
 from __future__ import annotations
@@ -19,55 +22,34 @@ import torch
 
 from ltsd.config import ModelConfig
 from ltsd.errors import run_command
-from ltsd.levels import InputLevels
-from ltsd.modelstore import LoadedModel, load_model, model_path, write_levels
+from ltsd.levels import BRIGHTNESS_RANGE, CONTRAST_RANGE, InputLevels
+from ltsd.modelstore import load_model, model_path, read_info, write_levels
+from ltsd.params import LiveParams
+from ltsd.preprocess import prepare
 from ltsd.train.data import load_images
-from ltsd.train.evaluate import held_out_crops, played
-
-BRIGHTNESS = (-0.3, -0.15, 0.0, 0.15)
-CONTRAST = (0.8, 1.2, 1.6)
-# one crop draw's realism moves by ±0.05 with the distance's seed (models/README.md): a gain
-# smaller than that is noise, and the knobs alone are kept
-MARGIN = 0.05
+from ltsd.train.evaluate import held_out_crops
 
 
 @dataclass(frozen=True, slots=True)
-class Trial:
-    levels: InputLevels
-    realism: float  # mean over the seeds: 0 = the training photographs … 1 = the camera's
+class Greys:
+    """How a set of photographs looks to a world: grey on the 0 … 1 scale, as the daemon sees it."""
+
+    mean: float  # over every pixel of every crop
+    spread: float  # the standard deviation within a crop, averaged over the crops
 
 
-def try_levels(
-    model: LoadedModel,
-    camera: list[torch.Tensor],
-    world: list[torch.Tensor],
-    grid: list[InputLevels],
-    crops: int = 48,
-    seeds: int = 3,
-) -> list[Trial]:
-    """Each of `grid` judged as the module docstring says, on one draw of the crops."""
-    from ltsd.train import realism
-
-    size = model.info.resolution
-    everyday = held_out_crops(camera, crops, size)
-    photographs = held_out_crops(world, 2 * crops, size)
-    trials = []
-    for levels in grid:
-        made = played(model, everyday, levels)
-        scores = [realism.realism(made, everyday, photographs, seed).score for seed in range(seeds)]
-        trials.append(Trial(levels, sum(scores) / len(scores)))
-    return trials
+def greys(images: list[torch.Tensor], size: int, crops: int = 64) -> Greys:
+    seen = torch.cat([prepare(crop[None], LiveParams(), size, size, 1)
+                      for crop in held_out_crops(images, crops, size)])  # fmt: skip
+    seen = (seen.flatten(1) + 1) / 2
+    return Greys(float(seen.mean()), float(seen.std(dim=1).mean()))
 
 
-def best(trials: list[Trial]) -> InputLevels:
-    """The best trial's levels if it beats the knobs alone (levels (0, 1)) by MARGIN, else those."""
-    plain = next(t.realism for t in trials if t.levels == InputLevels())
-    winner = min(trials, key=lambda t: t.realism)
-    return winner.levels if winner.realism < plain - MARGIN else InputLevels()
-
-
-def grid() -> list[InputLevels]:
-    return [InputLevels(b, c) for b in BRIGHTNESS for c in (*CONTRAST, 1.0)]
+def matched(camera: Greys, world: Greys) -> InputLevels:
+    """The levels that take the camera's greys to the world's, within the knobs' ranges."""
+    brightness = min(BRIGHTNESS_RANGE[1], max(BRIGHTNESS_RANGE[0], world.mean - camera.mean))
+    contrast = min(CONTRAST_RANGE[1], world.spread / max(camera.spread, 1e-3))
+    return InputLevels(round(brightness, 2), round(contrast, 2))
 
 
 def main() -> None:
@@ -76,22 +58,19 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--models-dir", default="")
     parser.add_argument("--camera", type=Path, required=True, help="everyday things' photographs")
-    parser.add_argument("--crops", type=int, default=48)
-    parser.add_argument("--write", action="store_true", help="write the chosen pair into the file")
+    parser.add_argument("--write", action="store_true", help="write the levels into the file")
     args = parser.parse_args()
     path = model_path(ModelConfig(models_dir=args.models_dir).models_path(), args.model)
-    model = load_model(path)
-    trials = try_levels(model, load_images(args.camera), load_images(args.images_dir), grid(),
-                        args.crops)  # fmt: skip
-    print("brightness  contrast  realism (against the training photographs)")
-    for trial in trials:
-        print(
-            f"{trial.levels.brightness:+10.2f}  {trial.levels.contrast:8.2f}  {trial.realism:.2f}"
-        )
-    chosen = best(trials)
-    print(f"chosen: brightness {chosen.brightness:+.2f}, contrast {chosen.contrast:.2f}")
+    size = load_model(path).info.resolution  # a missing or broken file: one line, before work
+    camera = greys(load_images(args.camera), size)
+    world = greys(load_images(args.images_dir), size)
+    levels = matched(camera, world)
+    print(f"camera: mean grey {camera.mean:.3f}, spread {camera.spread:.3f}")
+    print(f"world:  mean grey {world.mean:.3f}, spread {world.spread:.3f}")
+    print(f"levels: brightness {levels.brightness:+.2f}, contrast {levels.contrast:.2f} "
+          f"(in the file now: {read_info(path).levels})")  # fmt: skip
     if args.write:
-        write_levels(path, chosen)
+        write_levels(path, levels)
         print(f"wrote them into {path}")
 
 
