@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -16,8 +17,9 @@ from safetensors import safe_open
 
 from ltsd.errors import ModelError
 from ltsd.frame import Frame
+from ltsd.generator import UNetGenerator
 from ltsd.levels import InputLevels, levelled
-from ltsd.modelstore import load_model, read_info, write_levels
+from ltsd.modelstore import load_model, read_info, save_model, write_levels
 from ltsd.params import LiveParams, ParamStore
 from ltsd.pipeline import FrameProcessor
 from ltsd.preprocess import prepare
@@ -129,8 +131,12 @@ def test_matched_levels_stay_within_the_knobs_ranges():
     assert levels == InputLevels(brightness=-0.95, contrast=4.0)
 
 
-def test_fit_levels_writes_them_into_the_world_it_names(tmp_path: Path):
+@pytest.mark.parametrize("over_the_camera", [False, True])
+def test_fit_levels_writes_them_into_the_world_it_names(tmp_path: Path, over_the_camera: bool):
     path = write_random_model(tmp_path / "models", "dark")
+    if over_the_camera:  # trained with --camera-images: it has seen the camera's greys as they are
+        info = dataclasses.replace(read_info(path), provenance={"camera_images": "camera"})
+        save_model(path, UNetGenerator(info.architecture).eval(), info)
     for folder, (low, high), seed in (("camera", (0.55, 0.85), 1), ("world", (0.05, 0.65), 2)):
         (tmp_path / folder).mkdir()
         for index, image in enumerate(photographs(4, low, high, seed)):
@@ -142,5 +148,8 @@ def test_fit_levels_writes_them_into_the_world_it_names(tmp_path: Path):
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     levels = read_info(path).levels
-    assert levels.brightness < -0.2 and levels.contrast > 1.5
+    if over_the_camera:
+        assert levels == InputLevels() and "it keeps the knobs alone" in ran.stdout
+    else:
+        assert levels.brightness < -0.2 and levels.contrast > 1.5
     assert f"brightness {levels.brightness:+.2f}, contrast {levels.contrast:.2f}" in ran.stdout

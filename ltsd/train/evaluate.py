@@ -220,7 +220,7 @@ def world_scores(
     photographs, everyday, made = judged_draw(model, inputs, world, crops)
     feature_score, kid = realism.feature_realism(made, everyday, photographs)
     reference, other = realism.split_halves(photographs)
-    own = played(model, other[: len(made)])
+    own = played(model, other[: len(made)], InputLevels())  # its own world: no camera to level
     photo_detail = realism.fine_detail(photographs)
     return WorldScores(
         patches=realism.realism(made, everyday, photographs),

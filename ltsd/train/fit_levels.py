@@ -10,6 +10,10 @@ a frame (the contrast knob scales each frame about its own mean). Statistics of 
 was shown, nothing judged: the held-out photographs `ltsd.train.evaluate` judges by are never
 looked at. `ltsd.levels` says why a world needs them; models/README.md (session 24) why these
 statistics and not a search on the realism score.
+
+A world trained with `--camera-images` has already learned to draw itself over the camera's
+greys as they are: levels only take it away from them (clouds: realism 0.88 against 0.55), so it
+keeps (0, 1).
 """
 
 from __future__ import annotations
@@ -61,12 +65,16 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the levels into the file")
     args = parser.parse_args()
     path = model_path(ModelConfig(models_dir=args.models_dir).models_path(), args.model)
-    size = load_model(path).info.resolution  # a missing or broken file: one line, before work
-    camera = greys(load_images(args.camera), size)
-    world = greys(load_images(args.images_dir), size)
-    levels = matched(camera, world)
+    info = load_model(path).info  # a missing or broken file: one line, before any work
+    camera = greys(load_images(args.camera), info.resolution)
+    world = greys(load_images(args.images_dir), info.resolution)
     print(f"camera: mean grey {camera.mean:.3f}, spread {camera.spread:.3f}")
     print(f"world:  mean grey {world.mean:.3f}, spread {world.spread:.3f}")
+    levels = matched(camera, world)
+    if info.provenance.get("camera_images"):
+        levels = InputLevels()
+        print("it learned to draw itself over the camera's own greys (ltsd train "
+              "--camera-images): it keeps the knobs alone")  # fmt: skip
     print(f"levels: brightness {levels.brightness:+.2f}, contrast {levels.contrast:.2f} "
           f"(in the file now: {read_info(path).levels})")  # fmt: skip
     if args.write:
