@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ltsd.config import SyntheticConfig
+from ltsd.levels import levelled
 from ltsd.modelstore import LoadedModel, load_model, load_trained
 from ltsd.params import LiveParams
 from ltsd.pixels import fitted_input, output_bgrx, to_rgb
@@ -63,7 +64,7 @@ def _stages(
     model: LoadedModel, trained: torch.nn.Module, width: int, height: int
 ) -> dict[str, Callable[[], object]]:
     """Each stage as a call on prepared inputs, for one synthetic frame of width × height."""
-    device, params = torch.device("cpu"), LiveParams()
+    device, params = torch.device("cpu"), levelled(LiveParams(), model.info.levels)
     side, channels = model.info.resolution, model.info.architecture.in_channels
     bgrx = SyntheticSource(SyntheticConfig(width=width, height=height)).frame_at(0)
     uyvy = bgrx_to_uyvy(bgrx)
