@@ -782,6 +782,7 @@ def schedule_command(args: argparse.Namespace) -> int:
 
 def models_command(args: argparse.Namespace) -> int:
     from ltsd.config import ModelConfig
+    from ltsd.levels import InputLevels
     from ltsd.modelstore import list_models
 
     models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()
@@ -789,17 +790,21 @@ def models_command(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no models in {models_dir}")
         return 0
-    print(f"{'name':<20} {'resolution':>10} {'parameters':>12} {'size':>9}  description")
+    print(f"{'name':<20} {'resolution':>10} {'parameters':>12} {'size':>9} {'levels':>12}  "
+          "description")  # fmt: skip
     for row in rows:
         name = row.path.name.removesuffix(".safetensors")
         size = f"{row.size_bytes / 1e6:.1f} MB"
         if row.info is None:
-            print(f"{name:<20} {'-':>10} {'-':>12} {size:>9}  unusable: {row.problem}")
+            print(f"{name:<20} {'-':>10} {'-':>12} {size:>9} {'-':>12}  unusable: {row.problem}")
             continue
         resolution = f"{row.info.resolution}x{row.info.resolution}"
-        print(
-            f"{name:<20} {resolution:>10} {row.parameters:>12,} {size:>9}  {row.info.description}"
+        levels = row.info.levels  # the world's own brightness and contrast (ltsd.levels)
+        shown = (
+            "-" if levels == InputLevels() else f"{levels.brightness:+.2f} x{levels.contrast:.2f}"
         )
+        print(f"{name:<20} {resolution:>10} {row.parameters:>12,} {size:>9} {shown:>12}  "
+              f"{row.info.description}")  # fmt: skip
     return 0
 
 

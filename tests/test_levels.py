@@ -25,7 +25,7 @@ from ltsd.pipeline import FrameProcessor
 from ltsd.preprocess import prepare
 from ltsd.train.evaluate import play
 from ltsd.train.fit_levels import Greys, greys, matched
-from tests.conftest import child_environment
+from tests.conftest import child_environment, run_ltsd
 from tests.helpers.models import write_random_model
 
 
@@ -153,3 +153,6 @@ def test_fit_levels_writes_them_into_the_world_it_names(tmp_path: Path, over_the
     else:
         assert levels.brightness < -0.2 and levels.contrast > 1.5
     assert f"brightness {levels.brightness:+.2f}, contrast {levels.contrast:.2f}" in ran.stdout
+    listing = run_ltsd("models", "--models-dir", str(tmp_path / "models")).stdout.splitlines()
+    shown = "-" if over_the_camera else f"{levels.brightness:+.2f} x{levels.contrast:.2f}"
+    assert listing[1].startswith("dark ") and listing[1].split("MB", 1)[1].strip().startswith(shown)
