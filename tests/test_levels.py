@@ -6,6 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import torch
 from PIL import Image
 from safetensors import safe_open
+from safetensors.torch import save_file
 
 from ltsd.errors import ModelError
 from ltsd.frame import Frame
@@ -51,21 +53,24 @@ def test_the_levels_go_under_the_knobs_and_stay_in_their_ranges():
 )
 def test_a_model_file_with_bad_levels_is_named_in_one_line(tmp_path: Path, raw, message: str):
     path = write_random_model(tmp_path, "odd")
-    with safe_open(str(path), framework="pt") as handle:
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        metadata = json.loads(handle.metadata()["ltsd"])
-    metadata["levels"] = raw
-    from safetensors.torch import save_file
-
-    save_file(tensors, str(path), metadata={"ltsd": json.dumps(metadata)})
+    with_metadata(path, lambda metadata: metadata | {"levels": raw})
     with pytest.raises(ModelError) as error:
         read_info(path)
     assert str(error.value) == f"{path}: unreadable ltsd metadata ({message})"
 
 
+def with_metadata(path: Path, change: Callable[[dict], dict]) -> None:
+    """Rewrite a model file's ltsd metadata through `change`, as another tool or version might."""
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        metadata = json.loads(handle.metadata()["ltsd"])
+    save_file(tensors, str(path), metadata={"ltsd": json.dumps(change(metadata))})
+
+
 def test_writing_levels_keeps_the_weights_and_old_files_have_none(tmp_path: Path):
     path = write_random_model(tmp_path, "world")
-    assert read_info(path).levels == InputLevels()  # written without: the knobs alone
+    with_metadata(path, lambda metadata: {k: v for k, v in metadata.items() if k != "levels"})
+    assert read_info(path).levels == InputLevels()  # a file from before levels: the knobs alone
     before = load_model(path).generator.state_dict()
     info = write_levels(path, InputLevels(-0.25, 1.4))
     assert read_info(path) == info and info.levels == InputLevels(-0.25, 1.4)
