@@ -340,6 +340,9 @@ def main() -> None:
         model = at_chroma(model, args.chroma)
     scores = picture_scores(model)
     line = f"{args.model}: periodic {scores.periodic:+.2f}, detail {scores.detail:.1f}"
+    levels = model.info.levels
+    if levels != InputLevels():  # every score below but the L1 is of the world played so
+        line += f" at its input levels ({levels.brightness:+.2f}, ×{levels.contrast:.2f})"
     # each folder is decoded once, however many scores read it
     training = load_images(args.images_dir) if args.images_dir is not None else None
     held_out = load_images(args.held_out) if args.held_out is not None else None
