@@ -16,11 +16,22 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ltsd.params import LiveParams
+from ltsd.params import PARAMS, LiveParams
 
-# the live knobs' ranges (ltsd.params): a world's levels may not ask for more than a knob can
-BRIGHTNESS_RANGE = (-1.0, 1.0)
-CONTRAST_RANGE = (0.0, 4.0)
+
+def knob_range(name: str) -> tuple[float, float]:
+    """A live knob's range as its registry declares it: levels may not ask for more than it can."""
+    spec = PARAMS[name].spec
+    return float(spec.minimum or 0.0), float(spec.maximum or 0.0)
+
+
+BRIGHTNESS_RANGE = knob_range("brightness")
+CONTRAST_RANGE = knob_range("contrast")
+
+
+def within(value: float, bounds: tuple[float, float]) -> float:
+    low, high = bounds
+    return min(high, max(low, value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +64,8 @@ def levelled(params: LiveParams, levels: InputLevels) -> LiveParams:
     """The live parameters a world is played with: its levels under the performer's knobs."""
     if not params.world_levels or levels == InputLevels():
         return params
-    low, high = BRIGHTNESS_RANGE
     return dataclasses.replace(
         params,
-        brightness=min(high, max(low, params.brightness + levels.brightness)),
-        contrast=min(CONTRAST_RANGE[1], params.contrast * levels.contrast),
+        brightness=within(params.brightness + levels.brightness, BRIGHTNESS_RANGE),
+        contrast=within(params.contrast * levels.contrast, CONTRAST_RANGE),
     )

@@ -26,7 +26,7 @@ import torch
 
 from ltsd.config import ModelConfig
 from ltsd.errors import run_command
-from ltsd.levels import BRIGHTNESS_RANGE, CONTRAST_RANGE, InputLevels
+from ltsd.levels import BRIGHTNESS_RANGE, CONTRAST_RANGE, InputLevels, within
 from ltsd.modelstore import load_model, model_path, read_info, write_levels
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare
@@ -51,8 +51,8 @@ def greys(images: list[torch.Tensor], size: int, crops: int = 64) -> Greys:
 
 def matched(camera: Greys, world: Greys) -> InputLevels:
     """The levels that take the camera's greys to the world's, within the knobs' ranges."""
-    brightness = min(BRIGHTNESS_RANGE[1], max(BRIGHTNESS_RANGE[0], world.mean - camera.mean))
-    contrast = min(CONTRAST_RANGE[1], world.spread / max(camera.spread, 1e-3))
+    brightness = within(world.mean - camera.mean, BRIGHTNESS_RANGE)
+    contrast = within(world.spread / max(camera.spread, 1e-3), CONTRAST_RANGE)
     return InputLevels(round(brightness, 2), round(contrast, 2))
 
 
