@@ -146,10 +146,7 @@ def save_model(
         for key, value in generator.state_dict().items()
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    save_file(tensors, str(partial), metadata={METADATA_KEY: info.to_json()})
-    partial.chmod(0o644)  # a model is meant to be shared and shipped, not private
-    partial.replace(path)
+    _write(path, tensors, info)
 
 
 def write_levels(path: Path, levels: InputLevels) -> ModelInfo:
@@ -157,11 +154,16 @@ def write_levels(path: Path, levels: InputLevels) -> ModelInfo:
     with _open(path) as handle:
         info = dataclasses.replace(_info_from(handle, path), levels=levels)
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    _write(path, tensors, info)
+    return info
+
+
+def _write(path: Path, tensors: dict[str, torch.Tensor], info: ModelInfo) -> None:
+    """Weights and metadata to `path`, atomically: a reader sees the old file or the new."""
     partial = path.with_suffix(path.suffix + ".partial")
     save_file(tensors, str(partial), metadata={METADATA_KEY: info.to_json()})
-    partial.chmod(0o644)
+    partial.chmod(0o644)  # a model is meant to be shared and shipped, not private
     partial.replace(path)
-    return info
 
 
 def read_info(path: Path) -> ModelInfo:

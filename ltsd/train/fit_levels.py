@@ -27,7 +27,7 @@ import torch
 from ltsd.config import ModelConfig
 from ltsd.errors import run_command
 from ltsd.levels import BRIGHTNESS_RANGE, CONTRAST_RANGE, InputLevels, within
-from ltsd.modelstore import load_model, model_path, read_info, write_levels
+from ltsd.modelstore import model_path, read_info, write_levels
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare
 from ltsd.train.data import load_images
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the levels into the file")
     args = parser.parse_args()
     path = model_path(ModelConfig(models_dir=args.models_dir).models_path(), args.model)
-    info = load_model(path).info  # a missing or broken file: one line, before any work
+    info = read_info(path)  # a missing or broken file: one line, before any work
     camera = greys(load_images(args.camera), info.resolution)
     world = greys(load_images(args.images_dir), info.resolution)
     print(f"camera: mean grey {camera.mean:.3f}, spread {camera.spread:.3f}")
@@ -76,7 +76,7 @@ def main() -> None:
         print("it learned to draw itself over the camera's own greys (ltsd train "
               "--camera-images): it keeps the knobs alone")  # fmt: skip
     print(f"levels: brightness {levels.brightness:+.2f}, contrast {levels.contrast:.2f} "
-          f"(in the file now: {read_info(path).levels})")  # fmt: skip
+          f"(in the file now: {info.levels})")  # fmt: skip
     if args.write:
         write_levels(path, levels)
         print(f"wrote them into {path}")
