@@ -782,7 +782,7 @@ def schedule_command(args: argparse.Namespace) -> int:
 
 def models_command(args: argparse.Namespace) -> int:
     from ltsd.config import ModelConfig
-    from ltsd.levels import InputLevels
+    from ltsd.levels import KNOBS_ALONE
     from ltsd.modelstore import list_models
 
     models_dir = ModelConfig(models_dir=args.models_dir or "").models_path()
@@ -800,9 +800,7 @@ def models_command(args: argparse.Namespace) -> int:
             continue
         resolution = f"{row.info.resolution}x{row.info.resolution}"
         levels = row.info.levels  # the world's own brightness and contrast (ltsd.levels)
-        shown = (
-            "-" if levels == InputLevels() else f"{levels.brightness:+.2f} x{levels.contrast:.2f}"
-        )
+        shown = "-" if levels == KNOBS_ALONE else f"{levels.brightness:+.2f} x{levels.contrast:.2f}"
         print(f"{name:<20} {resolution:>10} {row.parameters:>12,} {size:>9} {shown:>12}  "
               f"{row.info.description}")  # fmt: skip
     return 0

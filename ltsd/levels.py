@@ -60,9 +60,12 @@ class InputLevels:
         return InputLevels(**raw)
 
 
+KNOBS_ALONE = InputLevels()  # a world without levels of its own (and every older file)
+
+
 def levelled(params: LiveParams, levels: InputLevels) -> LiveParams:
-    """The live parameters a world is played with: its levels under the performer's knobs."""
-    if not params.world_levels or levels == InputLevels():
+    """The live parameters a world is played with (once a frame): its levels under the knobs."""
+    if not params.world_levels or levels == KNOBS_ALONE:
         return params
     return dataclasses.replace(
         params,

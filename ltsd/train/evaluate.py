@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from ltsd.config import ModelConfig
 from ltsd.errors import run_command
-from ltsd.levels import InputLevels, levelled
+from ltsd.levels import KNOBS_ALONE, InputLevels, levelled
 from ltsd.modelstore import LoadedModel, load_model, load_trained, model_path
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare, to_grayscale
@@ -220,7 +220,7 @@ def world_scores(
     photographs, everyday, made = judged_draw(model, inputs, world, crops)
     feature_score, kid = realism.feature_realism(made, everyday, photographs)
     reference, other = realism.split_halves(photographs)
-    own = played(model, other[: len(made)], InputLevels())  # its own world: no camera to level
+    own = played(model, other[: len(made)], KNOBS_ALONE)  # its own world: no camera to level
     photo_detail = realism.fine_detail(photographs)
     return WorldScores(
         patches=realism.realism(made, everyday, photographs),
@@ -341,7 +341,7 @@ def main() -> None:
     scores = picture_scores(model)
     line = f"{args.model}: periodic {scores.periodic:+.2f}, detail {scores.detail:.1f}"
     levels = model.info.levels
-    if levels != InputLevels():  # every score below but the L1 is of the world played so
+    if levels != KNOBS_ALONE:  # every score below but the L1 is of the world played so
         line += f" at its input levels ({levels.brightness:+.2f}, ×{levels.contrast:.2f})"
     # each folder is decoded once, however many scores read it
     training = load_images(args.images_dir) if args.images_dir is not None else None
