@@ -46,13 +46,30 @@ def test_the_training_sets_own_speckle_is_measured_against_the_held_out_photogra
     rng = torch.Generator().manual_seed(0)
     photographs = [(torch.rand(3, 96, 96, generator=rng) * 255).to(torch.uint8) for _ in range(3)]
     grey = [p.float().mean(0, keepdim=True).expand(3, -1, -1).to(torch.uint8) for p in photographs]
-    same, _ = training_set_scores(photographs, photographs, 64, crops=8)
-    greyer, _ = training_set_scores(grey, photographs, 64, crops=8)
-    assert 0.7 < same < 1.4  # the same pictures: about 1
-    assert greyer < 0.01  # no colour at all: no colour speckle
-    _, stroke = training_set_scores([torch.arange(96.0).repeat(3, 96, 1).to(torch.uint8)] * 2,
-                                    photographs, 64, crops=4)  # fmt: skip
-    assert stroke > 1  # a ramp across: horizontal differences only
+    same = training_set_scores(photographs, photographs, 64, crops=8)
+    greyer = training_set_scores(grey, photographs, 64, crops=8)
+    assert 0.7 < same.speckle_ratio < 1.4  # the same pictures: about 1
+    assert greyer.speckle_ratio < 0.01  # no colour at all: no colour speckle
+    assert same.patches is None  # realism needs the inputs
+    ramp = training_set_scores([torch.arange(96.0).repeat(3, 96, 1).to(torch.uint8)] * 2,
+                               photographs, 64, crops=4)  # fmt: skip
+    assert ramp.stroke > 1  # a ramp across: horizontal differences only
+
+
+def test_the_training_photographs_are_judged_on_the_outputs_realism_scale(small_world):
+    from ltsd.train.evaluate import realism_over_draws, training_set_scores
+
+    model, world, inputs = small_world
+    astronaut = [(scoring_photographs(192)["astronaut"][0] * 255).to(torch.uint8)]
+    same = training_set_scores(world, world, 128, crops=8, inputs=inputs)
+    other = training_set_scores(astronaut, world, 128, crops=8, inputs=inputs)
+    # the held-out photographs themselves score near 0; another photograph well above
+    assert abs(same.patches.score) < 0.35
+    assert other.patches.score > same.patches.score + 0.2
+    # over draws, the first draw and seed is that same judgement
+    over = realism_over_draws(model, inputs, world, draws=2, seeds=1, crops=8, shown=astronaut)
+    assert over[0].score == other.patches.score
+    assert over[1].score != over[0].score
 
 
 @pytest.fixture

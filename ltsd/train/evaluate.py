@@ -204,12 +204,15 @@ def judged_draw(
     world: list[torch.Tensor],
     crops: int,
     draw: int = 0,
+    shown: list[torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(2·`crops` crops of the world's photographs, `crops` of the inputs, what the model makes
-    of those): the three sets a world is judged on, for one draw of the crops."""
+    of those — or, given `shown`, `crops` crops of those): the three sets a world is judged
+    on, for one draw of the crops."""
     size = model.info.resolution
     everyday = held_out_crops(inputs, crops, size, draw)
-    return held_out_crops(world, 2 * crops, size, draw), everyday, played(model, everyday)
+    judged = played(model, everyday) if shown is None else held_out_crops(shown, crops, size, draw)
+    return held_out_crops(world, 2 * crops, size, draw), everyday, judged
 
 
 def world_scores(
@@ -243,15 +246,17 @@ def realism_over_draws(
     draws: int,
     seeds: int = 3,
     crops: int = 48,
+    shown: list[torch.Tensor] | None = None,
 ) -> list[Realism]:
     """Patch realism on `draws` draws of the crops × `seeds` seeds of the distance's random
     patches and projections: one draw's score moves by ±0.05 and more (models/README.md), as
-    much as a training changes it, so a world is judged on the spread."""
+    much as a training changes it, so a world is judged on the spread. Given `shown` (the
+    training photographs), their crops are judged in place of the outputs, on the same draws."""
     from ltsd.train import realism
 
     results = []
     for draw in range(draws):
-        photographs, everyday, made = judged_draw(model, inputs, world, crops, draw)
+        photographs, everyday, made = judged_draw(model, inputs, world, crops, draw, shown)
         results += [realism.realism(made, everyday, photographs, seed) for seed in range(seeds)]
     return results
 
@@ -261,18 +266,42 @@ def spread(values: list[float]) -> str:
     return f"{sum(values) / len(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
+@dataclass(frozen=True, slots=True)
+class ShownScores:
+    """The world's training photographs judged as its outputs are: what a world that drew
+    exactly what it was shown would score."""
+
+    speckle_ratio: float  # their fine chroma / luma over the held-out photographs'
+    stroke: float
+    patches: Realism | None  # on the scale of the outputs' (needs the inputs)
+
+
 def training_set_scores(
-    training: list[torch.Tensor], world: list[torch.Tensor], size: int, crops: int = 48
-) -> tuple[float, float]:
-    """(speckle ratio, stroke direction) of the training images' own crops, the ratio against
-    the held-out photographs': what the world was shown. A world's speckle and strokes follow
-    its training images, so a held-out set unlike them in these makes a bar on them a bar on
-    the data."""
+    training: list[torch.Tensor],
+    world: list[torch.Tensor],
+    size: int,
+    crops: int = 48,
+    inputs: list[torch.Tensor] | None = None,
+) -> ShownScores:
+    """The training images' own speckle, strokes and (given the everyday `inputs`) patch realism
+    against the held-out photographs, drawn as the outputs' first draw is. A world's speckle and
+    strokes follow its training images, so a held-out set unlike them in these makes a bar on
+    them a bar on the data; and real photographs of the world that are not the held-out ones
+    score above 0 on the realism scale, whose 0 is the held-out photographs' crops against
+    each other."""
     from ltsd.train import realism
 
     shown = held_out_crops(training, 2 * crops, size)
     photographs = held_out_crops(world, 2 * crops, size)
-    return realism.speckle(shown) / realism.speckle(photographs), realism.stroke_direction(shown)
+    patches = None
+    if inputs is not None:
+        everyday = held_out_crops(inputs, crops, size)
+        patches = realism.realism(held_out_crops(training, crops, size), everyday, photographs)
+    return ShownScores(
+        speckle_ratio=realism.speckle(shown) / realism.speckle(photographs),
+        stroke=realism.stroke_direction(shown),
+        patches=patches,
+    )
 
 
 def pan_flicker(model: LoadedModel, inputs: list[torch.Tensor], frames: int = 24) -> float:
@@ -384,9 +413,26 @@ def main() -> None:
             f"{spread([r.texture for r in results])}, lowest realism the layout allows "
             f"{spread([r.best_with_layout for r in results])}"
         )
+        if training is not None:
+            shown = realism_over_draws(model, everyday, held_out, args.draws, shown=training)
+            print(
+                f"{args.model}: its training images over the same draws: realism "
+                f"{spread([r.score for r in shown])}, texture realism "
+                f"{spread([r.texture for r in shown])}"
+            )
     if held_out is not None and training is not None:
-        speckle, stroke = training_set_scores(training, held_out, model.info.resolution)
-        print(f"{args.model}: its training images: speckle ×{speckle:.2f}, stroke {stroke:+.2f}")
+        shown = training_set_scores(training, held_out, model.info.resolution, inputs=everyday)
+        line = (
+            f"{args.model}: its training images: speckle ×{shown.speckle_ratio:.2f}, stroke "
+            f"{shown.stroke:+.2f}"
+        )
+        if shown.patches is not None:
+            line += (
+                f", realism {shown.patches.score:.2f}, texture realism "
+                f"{shown.patches.texture:.2f} (patch distance per level "
+                f"{_levels(shown.patches.outputs)}: a world that drew exactly these)"
+            )
+        print(line)
 
 
 if __name__ == "__main__":
