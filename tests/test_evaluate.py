@@ -118,3 +118,25 @@ def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(small_
     detail = realism.fine_detail(held_out_crops(world, 16, 128))
     assert scores.fine_detail_ratio == pytest.approx(realism.fine_detail(made) / detail)
     assert scores.own_fine_detail_ratio == pytest.approx(realism.fine_detail(own) / detail)
+
+
+def test_realism_by_photograph_puts_its_zero_at_other_photographs(small_world):
+    from ltsd.train import realism
+    from ltsd.train.evaluate import (
+        held_out_crops,
+        realism_by_photograph,
+        realism_over_draws,
+    )
+
+    model, world, inputs = small_world
+    by_photograph = realism_by_photograph(model, inputs, world, draws=1, seeds=2, crops=8)
+    by_crop = realism_over_draws(model, inputs, world, draws=1, seeds=2, crops=8)
+    assert len(by_photograph) == 4  # 1 draw × each half the reference in turn × 2 seeds
+    # other photographs of a world are further apart than other crops of the same ones
+    assert min(r.floor for r in by_photograph) > max(r.floor for r in by_crop)
+    # on realism_against's scale, the other half scores 0 and the inputs 1
+    reference = held_out_crops(world[0::2], 8, 128)
+    other = held_out_crops(world[1::2], 8, 128)
+    everyday = held_out_crops(inputs, 8, 128)
+    assert realism.realism_against(other, everyday, reference, other).score == 0
+    assert realism.realism_against(everyday, everyday, reference, other).score == 1

@@ -51,6 +51,9 @@ HELD_OUT_SEED = 1_000_003
 PHOTOGRAPH_NAMES = ("coffee", "chelsea", "astronaut", "rocket", "camera", "china")
 ARTEFACT_PERIOD_PX = 8  # transposed convolutions' grid repeats every 2, 4, 8 px (3 levels)
 NEIGHBOURHOOD = 3  # the median is taken over a 7×7 block of frequencies around each one
+# splitting the held-out photographs by photograph needs this many in each half: clouds' four
+# (two and two) are further from each other than everyday things are from them
+FEWEST_PER_HALF = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +264,36 @@ def realism_over_draws(
     return results
 
 
+def realism_by_photograph(
+    model: LoadedModel,
+    inputs: list[torch.Tensor],
+    world: list[torch.Tensor],
+    draws: int,
+    seeds: int = 3,
+    crops: int = 48,
+    shown: list[torch.Tensor] | None = None,
+) -> list[Realism]:
+    """Patch realism with the held-out photographs split by photograph (alternate files), each
+    half the reference in turn, over `draws` × 2 × `seeds`: its 0 is other photographs of the
+    world, not other crops of the same ones (`realism_over_draws`' 0, where a crop is most of its
+    photograph). Given `shown`, their crops are judged in place of the outputs."""
+    from ltsd.train import realism
+
+    size = model.info.resolution
+    halves = (world[0::2], world[1::2])
+    results = []
+    for draw in range(draws):
+        _, everyday, made = judged_draw(model, inputs, world, crops, draw, shown)
+        for first in (0, 1):
+            reference = held_out_crops(halves[first], crops, size, draw)
+            other = held_out_crops(halves[1 - first], crops, size, draw)
+            results += [
+                realism.realism_against(made, everyday, reference, other, seed)
+                for seed in range(seeds)
+            ]
+    return results
+
+
 def spread(values: list[float]) -> str:
     """Some scores' mean and range, as "0.53 (0.48–0.59)"."""
     return f"{sum(values) / len(values):.2f} ({min(values):.2f}–{max(values):.2f})"
@@ -329,6 +362,27 @@ def at_chroma(model: LoadedModel, chroma: str) -> LoadedModel:
     rebuilt = UNetGenerator(spec).to(memory_format=torch.channels_last)
     rebuilt.load_state_dict(trained.state_dict())
     return LoadedModel(replace(info, architecture=spec), for_inference(rebuilt.eval()), model.path)
+
+
+def _by_photograph(
+    model: LoadedModel,
+    everyday: list[torch.Tensor],
+    held_out: list[torch.Tensor],
+    draws: int,
+    training: list[torch.Tensor] | None,
+) -> str:
+    results = realism_by_photograph(model, everyday, held_out, draws)
+    line = (
+        f"over {draws} draws × 2 × 3 seeds: realism {spread([r.score for r in results])}, "
+        f"texture realism {spread([r.texture for r in results])}"
+    )
+    if training is not None:
+        shown = realism_by_photograph(model, everyday, held_out, draws, shown=training)
+        line += (
+            f"; its training images: realism {spread([r.score for r in shown])}, texture "
+            f"realism {spread([r.texture for r in shown])}"
+        )
+    return line
 
 
 def _levels(distances: tuple[float, ...]) -> str:
@@ -420,6 +474,9 @@ def main() -> None:
                 f"{spread([r.score for r in shown])}, texture realism "
                 f"{spread([r.texture for r in shown])}"
             )
+        if len(held_out) >= 2 * FEWEST_PER_HALF:
+            line = _by_photograph(model, everyday, held_out, args.draws, training)
+            print(f"{args.model}: held-out photographs split by photograph, {line}")
     if held_out is not None and training is not None:
         shown = training_set_scores(training, held_out, model.info.resolution, inputs=everyday)
         line = (

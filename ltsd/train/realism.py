@@ -176,9 +176,21 @@ class Realism:
 def realism(
     outputs: torch.Tensor, inputs: torch.Tensor, world: torch.Tensor, seed: int = 0
 ) -> Realism:
-    """Outputs against half the world's photographs, on the 0 (other half) … 1 (inputs) scale.
-    Each set is cut to the size of the half so the three are measured on equally many patches."""
-    reference, other = split_halves(world)
+    """Outputs against half the world's photographs' crops, on the 0 (the other half) … 1
+    (inputs) scale."""
+    return realism_against(outputs, inputs, *split_halves(world), seed)
+
+
+def realism_against(
+    outputs: torch.Tensor,
+    inputs: torch.Tensor,
+    reference: torch.Tensor,
+    other: torch.Tensor,
+    seed: int = 0,
+) -> Realism:
+    """Outputs against the `reference` crops of the world, on the 0 (`other` crops of the
+    world) … 1 (inputs) scale. Each set is cut to the size of `other` (or smaller) so the three
+    are measured on equally many patches."""
     count = min(len(other), len(outputs), len(inputs))
     floor = level_distances(other[:count], reference, seed)
     ceiling = level_distances(inputs[:count], reference, seed)
