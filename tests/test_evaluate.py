@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -123,20 +125,31 @@ def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(small_
 def test_realism_by_photograph_puts_its_zero_at_other_photographs(small_world):
     from ltsd.train import realism
     from ltsd.train.evaluate import (
+        halves_by_source,
         held_out_crops,
         realism_by_photograph,
         realism_over_draws,
     )
 
     model, world, inputs = small_world
-    by_photograph = realism_by_photograph(model, inputs, world, draws=1, seeds=2, crops=8)
+    coffee, chelsea, china = world
+    # two crops cut from one photograph stay on one side, whatever their order
+    flipped = chelsea.flip(-1)
+    named = {Path("chelsea_00.jpg"): chelsea, Path("coffee.png"): coffee,
+             Path("chelsea_01.jpg"): flipped, Path("china.jpg"): china}  # fmt: skip
+    first, second, sources = halves_by_source(named)
+    assert sources == 3
+    # sources chelsea, china, coffee alternate: chelsea's two crops and coffee | china
+    assert [id(image) for image in first] == [id(chelsea), id(coffee), id(flipped)]
+    assert len(second) == 1 and second[0] is china
+    by_photograph = realism_by_photograph(model, inputs, (first, second), draws=1, seeds=2, crops=8)
     by_crop = realism_over_draws(model, inputs, world, draws=1, seeds=2, crops=8)
     assert len(by_photograph) == 4  # 1 draw × each half the reference in turn × 2 seeds
     # other photographs of a world are further apart than other crops of the same ones
     assert min(r.floor for r in by_photograph) > max(r.floor for r in by_crop)
     # on realism_against's scale, the other half scores 0 and the inputs 1
-    reference = held_out_crops(world[0::2], 8, 128)
-    other = held_out_crops(world[1::2], 8, 128)
+    reference = held_out_crops(first, 8, 128)
+    other = held_out_crops(second, 8, 128)
     everyday = held_out_crops(inputs, 8, 128)
     assert realism.realism_against(other, everyday, reference, other).score == 0
     assert realism.realism_against(everyday, everyday, reference, other).score == 1

@@ -28,7 +28,16 @@ log = logging.getLogger(__name__)
 def load_images(
     folder: Path, short_side_limit: int | None = None, workers: int = 0
 ) -> list[torch.Tensor]:
-    """Every readable image under `folder` (nested too) as (3, H, W) uint8 tensors.
+    """Every readable image under `folder` (nested too) as (3, H, W) uint8 tensors
+    (`load_named_images` without the paths)."""
+    return list(load_named_images(folder, short_side_limit, workers).values())
+
+
+def load_named_images(
+    folder: Path, short_side_limit: int | None = None, workers: int = 0
+) -> dict[Path, torch.Tensor]:
+    """Every readable image under `folder` (nested too) as (3, H, W) uint8 tensors, by path
+    (sorted).
 
     Decoding runs once, in `workers` processes (0 = one per core), so training never waits on
     JPEG decoding. Images whose short side exceeds `short_side_limit` are shrunk to it: crops are
@@ -48,12 +57,12 @@ def load_images(
         count = workers or min(len(paths), os.cpu_count() or 1)
         with ProcessPoolExecutor(max_workers=count) as pool:
             decoded = list(pool.map(_decode, jobs, chunksize=8))
-    images = []
-    for pixels in decoded:
+    images = {}
+    for path, pixels in zip(paths, decoded, strict=True):
         if isinstance(pixels, str):
             log.warning("skipping %s", pixels)
             continue
-        images.append(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
+        images[path] = torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
     if not images:
         raise LtsdError(f"{folder}: no readable images found")
     return images

@@ -10,8 +10,10 @@ realism (KID), colour speckle and stroke direction against the held-out photogra
 flicker of a slow pan; patch realism is also split into texture (the pyramid's bands: what the
 world draws) and layout (its low-pass rest: the camera's, by design), with the lowest score a
 world that keeps the camera's layout can reach; with IMAGES_DIR too, the training images' own
-speckle and stroke (the world copies them: a held-out set unlike its training set in these
-moves the bar, not the world).
+speckle, stroke and realism (the world copies them: a held-out set unlike its training set in
+these moves the bar, not the world; real photographs of the world score well above the
+scale's 0, which is other crops of the same held-out photographs). With --draws, realism is
+also judged with the held-out photographs split by photograph, whose 0 is other photographs.
 
 - Held-out L1 (needs the world's IMAGES_DIR): the baseline is the degraded input tinted with the
   dataset's mean colour: it already has the right brightness layout and the right average colour,
@@ -31,6 +33,7 @@ moves the bar, not the world).
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,15 +47,21 @@ from ltsd.levels import KNOBS_ALONE, InputLevels, levelled
 from ltsd.modelstore import LoadedModel, load_model, load_trained, model_path
 from ltsd.params import LiveParams
 from ltsd.preprocess import prepare, to_grayscale
-from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
+from ltsd.train.data import (
+    Degradation,
+    load_images,
+    load_named_images,
+    make_pairs,
+    random_crops,
+)
 from ltsd.train.realism import Realism
 
 HELD_OUT_SEED = 1_000_003
 PHOTOGRAPH_NAMES = ("coffee", "chelsea", "astronaut", "rocket", "camera", "china")
 ARTEFACT_PERIOD_PX = 8  # transposed convolutions' grid repeats every 2, 4, 8 px (3 levels)
 NEIGHBOURHOOD = 3  # the median is taken over a 7×7 block of frequencies around each one
-# splitting the held-out photographs by photograph needs this many in each half: clouds' four
-# (two and two) are further from each other than everyday things are from them
+# splitting the held-out photographs by photograph needs this many source photographs a side:
+# clouds' four (two and two) are further from each other than everyday things are from them
 FEWEST_PER_HALF = 8
 
 
@@ -264,23 +273,42 @@ def realism_over_draws(
     return results
 
 
+def source_photograph(path: Path) -> str:
+    """The photograph a file was cut from: make_worlds.py names a photograph's crops
+    STEM_00.jpg, STEM_01.jpg, …"""
+    return re.sub(r"_\d+$", "", path.stem)
+
+
+def halves_by_source(
+    named: dict[Path, torch.Tensor],
+) -> tuple[list[torch.Tensor], list[torch.Tensor], int]:
+    """The images split in two with every crop of one photograph on the same side (alternate
+    source photographs), and how many source photographs there are."""
+    sources = sorted({source_photograph(path) for path in named})
+    first = set(sources[0::2])
+    halves: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])
+    for path, image in named.items():
+        halves[source_photograph(path) not in first].append(image)
+    return halves[0], halves[1], len(sources)
+
+
 def realism_by_photograph(
     model: LoadedModel,
     inputs: list[torch.Tensor],
-    world: list[torch.Tensor],
+    halves: tuple[list[torch.Tensor], list[torch.Tensor]],
     draws: int,
     seeds: int = 3,
     crops: int = 48,
     shown: list[torch.Tensor] | None = None,
 ) -> list[Realism]:
-    """Patch realism with the held-out photographs split by photograph (alternate files), each
-    half the reference in turn, over `draws` × 2 × `seeds`: its 0 is other photographs of the
-    world, not other crops of the same ones (`realism_over_draws`' 0, where a crop is most of its
-    photograph). Given `shown`, their crops are judged in place of the outputs."""
+    """Patch realism with the held-out photographs split by photograph (`halves_by_source`),
+    each half the reference in turn, over `draws` × 2 × `seeds`: its 0 is other photographs of
+    the world, not other crops of the same ones (`realism_over_draws`' 0, where a crop is most
+    of its photograph). Given `shown`, their crops are judged in place of the outputs."""
     from ltsd.train import realism
 
     size = model.info.resolution
-    halves = (world[0::2], world[1::2])
+    world = halves[0] + halves[1]
     results = []
     for draw in range(draws):
         _, everyday, made = judged_draw(model, inputs, world, crops, draw, shown)
@@ -367,17 +395,17 @@ def at_chroma(model: LoadedModel, chroma: str) -> LoadedModel:
 def _by_photograph(
     model: LoadedModel,
     everyday: list[torch.Tensor],
-    held_out: list[torch.Tensor],
+    halves: tuple[list[torch.Tensor], list[torch.Tensor]],
     draws: int,
     training: list[torch.Tensor] | None,
 ) -> str:
-    results = realism_by_photograph(model, everyday, held_out, draws)
+    results = realism_by_photograph(model, everyday, halves, draws)
     line = (
         f"over {draws} draws × 2 × 3 seeds: realism {spread([r.score for r in results])}, "
         f"texture realism {spread([r.texture for r in results])}"
     )
     if training is not None:
-        shown = realism_by_photograph(model, everyday, held_out, draws, shown=training)
+        shown = realism_by_photograph(model, everyday, halves, draws, shown=training)
         line += (
             f"; its training images: realism {spread([r.score for r in shown])}, texture "
             f"realism {spread([r.texture for r in shown])}"
@@ -428,7 +456,8 @@ def main() -> None:
         line += f" at its input levels ({levels.brightness:+.2f}, ×{levels.contrast:.2f})"
     # each folder is decoded once, however many scores read it
     training = load_images(args.images_dir) if args.images_dir is not None else None
-    held_out = load_images(args.held_out) if args.held_out is not None else None
+    named_held_out = load_named_images(args.held_out) if args.held_out is not None else {}
+    held_out = list(named_held_out.values()) if named_held_out else None
     everyday = load_images(args.inputs) if args.inputs is not None else None
     if training is not None:
         result = evaluate(model, training, args.crops)
@@ -474,9 +503,15 @@ def main() -> None:
                 f"{spread([r.score for r in shown])}, texture realism "
                 f"{spread([r.texture for r in shown])}"
             )
-        if len(held_out) >= 2 * FEWEST_PER_HALF:
-            line = _by_photograph(model, everyday, held_out, args.draws, training)
+        *halves, sources = halves_by_source(named_held_out)
+        if sources // 2 >= FEWEST_PER_HALF:
+            line = _by_photograph(model, everyday, (halves[0], halves[1]), args.draws, training)
             print(f"{args.model}: held-out photographs split by photograph, {line}")
+        else:
+            print(
+                f"{args.model}: its held-out files are cut from {sources} photographs: too few "
+                f"to split by photograph ({FEWEST_PER_HALF} a side at least)"
+            )
     if held_out is not None and training is not None:
         shown = training_set_scores(training, held_out, model.info.resolution, inputs=everyday)
         line = (
