@@ -137,7 +137,7 @@ def test_realism_by_photograph_puts_its_zero_at_other_photographs(small_world):
     flipped = chelsea.flip(-1)
     named = {Path("chelsea_00.jpg"): chelsea, Path("coffee.png"): coffee,
              Path("chelsea_01.jpg"): flipped, Path("china.jpg"): china}  # fmt: skip
-    first, second, sources = halves_by_source(named)
+    (first, second), sources = halves_by_source(named)
     assert sources == 3
     # sources chelsea, china, coffee alternate: chelsea's two crops and coffee | china
     assert [id(image) for image in first] == [id(chelsea), id(coffee), id(flipped)]

@@ -221,10 +221,23 @@ def judged_draw(
     """(2·`crops` crops of the world's photographs, `crops` of the inputs, what the model makes
     of those — or, given `shown`, `crops` crops of those): the three sets a world is judged
     on, for one draw of the crops."""
+    everyday, judged = judged_inputs(model, inputs, crops, draw, shown)
+    return held_out_crops(world, 2 * crops, model.info.resolution, draw), everyday, judged
+
+
+def judged_inputs(
+    model: LoadedModel,
+    inputs: list[torch.Tensor],
+    crops: int,
+    draw: int = 0,
+    shown: list[torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(`crops` crops of the inputs, what the model makes of those — or, given `shown`, `crops`
+    crops of those), for one draw of the crops."""
     size = model.info.resolution
     everyday = held_out_crops(inputs, crops, size, draw)
     judged = played(model, everyday) if shown is None else held_out_crops(shown, crops, size, draw)
-    return held_out_crops(world, 2 * crops, size, draw), everyday, judged
+    return everyday, judged
 
 
 def world_scores(
@@ -279,23 +292,24 @@ def source_photograph(path: Path) -> str:
     return re.sub(r"_\d+$", "", path.stem)
 
 
-def halves_by_source(
-    named: dict[Path, torch.Tensor],
-) -> tuple[list[torch.Tensor], list[torch.Tensor], int]:
+Halves = tuple[list[torch.Tensor], list[torch.Tensor]]
+
+
+def halves_by_source(named: dict[Path, torch.Tensor]) -> tuple[Halves, int]:
     """The images split in two with every crop of one photograph on the same side (alternate
     source photographs), and how many source photographs there are."""
     sources = sorted({source_photograph(path) for path in named})
     first = set(sources[0::2])
-    halves: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])
+    halves: Halves = ([], [])
     for path, image in named.items():
         halves[source_photograph(path) not in first].append(image)
-    return halves[0], halves[1], len(sources)
+    return halves, len(sources)
 
 
 def realism_by_photograph(
     model: LoadedModel,
     inputs: list[torch.Tensor],
-    halves: tuple[list[torch.Tensor], list[torch.Tensor]],
+    halves: Halves,
     draws: int,
     seeds: int = 3,
     crops: int = 48,
@@ -308,10 +322,9 @@ def realism_by_photograph(
     from ltsd.train import realism
 
     size = model.info.resolution
-    world = halves[0] + halves[1]
     results = []
     for draw in range(draws):
-        _, everyday, made = judged_draw(model, inputs, world, crops, draw, shown)
+        everyday, made = judged_inputs(model, inputs, crops, draw, shown)
         for first in (0, 1):
             reference = held_out_crops(halves[first], crops, size, draw)
             other = held_out_crops(halves[1 - first], crops, size, draw)
@@ -395,7 +408,7 @@ def at_chroma(model: LoadedModel, chroma: str) -> LoadedModel:
 def _by_photograph(
     model: LoadedModel,
     everyday: list[torch.Tensor],
-    halves: tuple[list[torch.Tensor], list[torch.Tensor]],
+    halves: Halves,
     draws: int,
     training: list[torch.Tensor] | None,
 ) -> str:
@@ -503,9 +516,9 @@ def main() -> None:
                 f"{spread([r.score for r in shown])}, texture realism "
                 f"{spread([r.texture for r in shown])}"
             )
-        *halves, sources = halves_by_source(named_held_out)
+        halves, sources = halves_by_source(named_held_out)
         if sources // 2 >= FEWEST_PER_HALF:
-            line = _by_photograph(model, everyday, (halves[0], halves[1]), args.draws, training)
+            line = _by_photograph(model, everyday, halves, args.draws, training)
             print(f"{args.model}: held-out photographs split by photograph, {line}")
         else:
             print(
