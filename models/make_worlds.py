@@ -75,6 +75,10 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # at a quarter of the L1 weight (5) and a tenth of the learning rate (two sittings: --resume).
 # Session 22: ocean 1,000 steps more from its model file with the L1 loss on the images averaged
 # over 4×4 pixels (--l1-scale 4), the rest as session 21's stage.
+# Session 26: clouds trained again from scratch in one run of 8,000 steps (three sittings, --resume)
+# with all the levers from the first step: the camera images, the texture loss, half chroma and the
+# fine-texture judge (--fine-texture-weight 1); the stages before it (6,000 + 9,000 + 1,000 from its
+# model file) are in make_worlds.py at b80f58a.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -115,24 +119,10 @@ WORLDS: dict[str, list[list[str]]] = {
         ["--steps", "1500", *OCEAN_LOW_L1, "--init-from", WORLD],  # session 21
         ["--steps", "1000", *OCEAN_LOW_L1, "--l1-scale", "4", "--init-from", WORLD],  # session 22
     ],
-    "clouds": [
-        ["--steps", "6000", *WIDE],
-        ["--steps", "9000", *WIDE, "--texture-weight", "10", "--camera-images", CAMERA],
-        [
-            "--steps",
-            "1000",
-            *WIDE,
-            "--texture-weight",
-            "10",
-            "--camera-images",
-            CAMERA,
-            *HALF_CHROMA,
-            "--learning-rate",
-            "0.00002",
-            "--init-from",
-            WORLD,
-        ],
-    ],
+    "clouds": [  # session 26: from scratch, with everything from the first step
+        ["--steps", "8000", *WIDE, "--texture-weight", "10", "--camera-images", CAMERA,
+         "--chroma", "half", "--fine-texture-weight", "1"],
+    ],  # fmt: skip
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
 }
