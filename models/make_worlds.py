@@ -120,9 +120,20 @@ WORLDS: dict[str, list[list[str]]] = {
         ["--steps", "1000", *OCEAN_LOW_L1, "--l1-scale", "4", "--init-from", WORLD],  # session 22
     ],
     "clouds": [  # session 26: from scratch, with everything from the first step
-        ["--steps", "8000", *WIDE, "--texture-weight", "10", "--camera-images", CAMERA,
-         "--chroma", "half", "--fine-texture-weight", "1"],
-    ],  # fmt: skip
+        [
+            "--steps",
+            "8000",
+            *WIDE,
+            "--texture-weight",
+            "10",
+            "--camera-images",
+            CAMERA,
+            "--chroma",
+            "half",
+            "--fine-texture-weight",
+            "1",
+        ],
+    ],
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
 }
