@@ -4,7 +4,9 @@
 
 Each row is one of the six test photographs of `ltsd.train.evaluate`, then the built-in table
 scene (what a newcomer's `ltsd run` shows first): camera | what the model sees | what it makes of
-it. `--synthetic` shows three moments of the table scene instead.
+it. `--synthetic` shows three moments of the table scene instead. `--beside OTHER.safetensors`
+adds a fourth column, what another world file makes of the same frame: a candidate judged next to
+the world it would replace, on one sheet.
 """
 
 from __future__ import annotations
@@ -26,15 +28,20 @@ from ltsd.train.evaluate import play, scoring_photographs
 MOMENTS_S = (0.0, 4.0, 9.0)
 
 
-def sheet_rows(model: LoadedModel, frames: list[torch.Tensor]) -> np.ndarray:
+def sheet_rows(
+    model: LoadedModel, frames: list[torch.Tensor], beside: LoadedModel | None = None
+) -> np.ndarray:
     """(rows * size, 3 * size, 3) uint8 RGB: camera | pre-processed | output for each frame,
-    frames being (1, 3, H, W) in [0, 1]."""
+    frames being (1, 3, H, W) in [0, 1]; with `beside`, a fourth column: its output."""
     size = model.info.resolution
     rows = []
     for frame in frames:
         seen, made = play(model, frame)
         camera = torch.nn.functional.interpolate(frame, size=(size, size), mode="area") * 2 - 1
         tiles = [camera, seen.expand(1, 3, size, size), made]
+        if beside is not None:
+            other = play(beside, frame)[1]
+            tiles.append(torch.nn.functional.interpolate(other, size=(size, size), mode="area"))
         rows.append(torch.cat([(tile[0] + 1) / 2 for tile in tiles], dim=2))
     image = torch.cat(rows, dim=1).clamp(0, 1).mul(255).round().to(torch.uint8)
     return image.permute(1, 2, 0).numpy()
@@ -54,16 +61,18 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--synthetic", action="store_true", help="the table scene, not photos")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--beside", type=Path, help="another world file, shown in a 4th column")
     args = parser.parse_args()
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     model = load_model(model_path(models_dir, args.model), precision=args.precision)
+    beside = None if args.beside is None else load_model(args.beside, precision=args.precision)
     size = model.info.resolution
     if args.synthetic:
         frames = scene_frames(size)
     else:
         frames = [*scoring_photographs(size).values(), scene_frames(size)[0]]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(sheet_rows(model, frames)).save(args.output)
+    Image.fromarray(sheet_rows(model, frames, beside)).save(args.output)
     print(f"wrote {args.output}")
 
 

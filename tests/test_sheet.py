@@ -1,0 +1,45 @@
+"""Sample sheets: each column is what it says, and a candidate world sits beside the one it would
+replace."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from ltsd.modelstore import load_model, model_path
+from ltsd.train.sheet import sheet_rows
+from tests.conftest import child_environment
+from tests.helpers.models import MAGENTA, TEAL, two_constant_worlds
+
+
+def test_a_world_beside_another_gets_a_fourth_column_of_its_own_output(tmp_path: Path):
+    folder = two_constant_worlds(tmp_path)
+    magenta = load_model(model_path(folder, "magenta"))
+    teal = load_model(model_path(folder, "teal"))
+    frames = [
+        torch.rand(1, 3, 90, 120, generator=torch.Generator().manual_seed(i)) for i in range(2)
+    ]
+    alone, paired = sheet_rows(magenta, frames), sheet_rows(magenta, frames, beside=teal)
+    size = magenta.info.resolution
+    assert alone.shape == (2 * size, 3 * size, 3) and paired.shape == (2 * size, 4 * size, 3)
+    assert (paired[:, : 3 * size] == alone).all()  # the first three columns are unchanged
+    made, other = paired[:, 2 * size : 3 * size], paired[:, 3 * size :]
+    assert (abs(made.astype(int) - MAGENTA) <= 2).all()
+    assert (abs(other.astype(int) - TEAL) <= 2).all()
+
+
+def test_a_missing_world_to_show_beside_is_named_in_one_line(tmp_path: Path):
+    folder = two_constant_worlds(tmp_path)
+    missing = tmp_path / "elsewhere" / "candidate.safetensors"
+    ran = subprocess.run(
+        [sys.executable, "-m", "ltsd.train.sheet", "--model", "magenta", "--models-dir",
+         str(folder), "--beside", str(missing), "--output", str(tmp_path / "sheet.png")],
+        capture_output=True, text=True, timeout=120, env=child_environment(),
+    )  # fmt: skip
+    assert ran.returncode == 2, ran.stderr
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0], lines
+    assert not (tmp_path / "sheet.png").exists()
