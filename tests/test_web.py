@@ -138,6 +138,40 @@ def test_listen_brings_each_change_as_osc_until_ignore(daemon):
     assert third == []
 
 
+def test_listen_first_brings_the_current_value_set_before_it(daemon):
+    """A knob moved between a client reading the tree and its LISTEN arriving must still reach
+    it: the page's slider stayed at 0 when it did not (CI, stop 45)."""
+    peer: OscPeer = daemon["peer"]
+    url = daemon["base"].replace("http", "ws") + "/"
+    peer.send("/ltsd/pre/brightness", 0.5)
+    peer.send("/ltsd/bypass", 1)
+
+    async def session() -> list:
+        async with aiohttp.ClientSession() as client, client.ws_connect(url) as socket:
+            for address in ("/ltsd/pre/brightness", "/ltsd/bypass", "/ltsd/reset"):
+                await socket.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": address}))
+            return await heard_over(socket, 1.5)
+
+    try:
+        assert eventually_value(daemon, "/ltsd/bypass", True)
+        heard = asyncio.run(session())
+    finally:
+        peer.send("/ltsd/reset")
+    assert ("/ltsd/pre/brightness", 0.5) in heard and ("/ltsd/bypass", True) in heard, heard
+    assert not [message for message in heard if message[0] == "/ltsd/reset"], "a bang has none"
+    assert len(heard) == 2, heard
+
+
+def eventually_value(daemon: dict, address: str, value: Any, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _, _, body = get(f"{daemon['base']}{address}?VALUE")
+        if json.loads(body)["VALUE"] == [value]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_osc_over_the_websocket_sets_values_and_hears_its_own_errors(daemon):
     peer: OscPeer = daemon["peer"]
     url = daemon["base"].replace("http", "ws") + "/"

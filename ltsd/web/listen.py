@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.control.osc import Client, OscServer, norm_address, param_address
-from ltsd.control.oscquery import namespace
+from ltsd.control.oscquery import ACCESS_READ, namespace
 from ltsd.params import PARAMS
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class Listener:
     client: Client
     addresses: set[str] = field(default_factory=set)
     outbox: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(OUTBOX))
+    unanswered: set[str] = field(default_factory=set)  # listened to, current value not yet sent
 
     def post(self, datagram: bytes) -> None:
         if self.outbox.full():
@@ -114,8 +115,21 @@ class ListenHub:
                 self._refuse(listener, address, f"LISTEN: {MAX_LISTENED} addresses already")
             else:
                 listener.addresses.add(address)
+                if not listener.unanswered:
+                    self.loop.call_soon(self._send_current_values, listener)
+                listener.unanswered.add(address)
         elif verb == "IGNORE":
             listener.addresses.discard(address)
+            listener.unanswered.discard(address)
+
+    def _send_current_values(self, listener: Listener) -> None:
+        """The current value of each address just listened to, from one reading of the tree for
+        all the LISTENs that arrived together (the page sends forty at once)."""
+        values = tree_values(namespace(self.osc))
+        for address in sorted(listener.unanswered):
+            if address in values:
+                listener.post(osc_message(address, values[address]))
+        listener.unanswered.clear()
 
     def _addresses(self) -> frozenset[str]:
         """Every address of the OSCQuery tree, made again at most once a second."""
@@ -169,6 +183,17 @@ def tree_addresses(node: dict[str, Any]) -> list[str]:
     for child in node.get("CONTENTS", {}).values():
         addresses += tree_addresses(child)
     return addresses
+
+
+def tree_values(node: dict[str, Any]) -> dict[str, Any]:
+    """FULL_PATH → value of every node below `node` that can be read and holds one value."""
+    values = {}
+    value = node.get("VALUE", ())
+    if node.get("ACCESS", 0) & ACCESS_READ and len(value) == 1 and value[0] is not None:
+        values[node["FULL_PATH"]] = value[0]
+    for child in node.get("CONTENTS", {}).values():
+        values.update(tree_values(child))
+    return values
 
 
 def osc_message(address: str, value: Any) -> bytes:
