@@ -103,6 +103,9 @@ def test_patch_realism_is_judged_over_several_draws_of_the_crops(small_world):
     assert len({r.score for r in results}) == 4  # every draw and seed measures anew
     assert len({r.floor for r in results[::2]}) == 2  # the second draw crops other photographs
     assert spread([0.5, 0.25, 0.75]) == "0.50 (0.25–0.75)"
+    nan = float("nan")  # a draw without a scale (realism.on_scale) is counted, not averaged
+    assert spread([0.5, nan, 0.25]) == "0.38 (0.25–0.50), no scale in 1 of 3"
+    assert spread([nan, nan]).startswith("no scale")
 
 
 def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(small_world):

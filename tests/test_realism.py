@@ -74,6 +74,18 @@ def test_patch_realism_puts_more_of_the_world_near_0_and_other_pictures_near_1()
     assert 0.7 < other < 1.3
 
 
+def test_realism_has_no_scale_when_the_inputs_are_as_close_to_the_world_as_its_own_photographs():
+    """Clouds' 17 skies split by photograph were no closer to each other than cups and people
+    were to them: the scale's width was noise and the score ±1e13 (session 28)."""
+    world = crops(photograph("coffee"), 48, seed=1)
+    outputs = crops(photograph("camera"), 24, seed=2)
+    like_the_world = crops(photograph("coffee"), 24, seed=3)  # the "inputs" are the world too
+    scoreless = realism.realism(outputs, like_the_world, world)
+    assert all(value != value for value in (scoreless.score, scoreless.texture)), scoreless
+    scored = realism.realism(outputs, crops(photograph("astronaut"), 24, seed=2), world)
+    assert scored.score > 0.5, "other pictures as the inputs: a scale, and the camera far on it"
+
+
 def collapse(levels: list[torch.Tensor]) -> torch.Tensor:
     """The image whose Laplacian pyramid `levels` is (finest first, low-pass rest last)."""
     image = levels[-1]

@@ -33,6 +33,7 @@ also judged with the held-out photographs split by photograph, whose 0 is other 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -336,8 +337,20 @@ def realism_by_photograph(
 
 
 def spread(values: list[float]) -> str:
-    """Some scores' mean and range, as "0.53 (0.48–0.59)"."""
-    return f"{sum(values) / len(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+    """Some scores' mean and range, as "0.53 (0.48–0.59)", over those that have a scale (NaN:
+    `realism.on_scale`), saying how many had none."""
+    scored = [value for value in values if not math.isnan(value)]
+    if not scored:
+        return "no scale (the inputs are as close to the world as its own photographs)"
+    text = f"{sum(scored) / len(scored):.2f} ({min(scored):.2f}–{max(scored):.2f})"
+    if len(scored) < len(values):
+        text += f", no scale in {len(values) - len(scored)} of {len(values)}"
+    return text
+
+
+def score(value: float) -> str:
+    """One score to two places, or "no scale" (NaN: `realism.on_scale`)."""
+    return "no scale" if math.isnan(value) else f"{value:.2f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,16 +496,16 @@ def main() -> None:
         world = world_scores(model, everyday, held_out)
         patches = world.patches
         print(
-            f"{args.model}: realism {patches.score:.2f} (patch distance {patches.distance:.1f},"
+            f"{args.model}: realism {score(patches.score)} (patch distance {patches.distance:.1f},"
             f" photographs' own {patches.floor:.1f}), feature realism "
-            f"{world.feature_realism:.2f} (KID×1e3 {world.kid:.1f}), speckle "
+            f"{score(world.feature_realism)} (KID×1e3 {world.kid:.1f}), speckle "
             f"×{world.speckle_ratio:.2f}, stroke {world.stroke:+.2f} (photographs "
             f"{world.photo_stroke:+.2f}), flicker {world.flicker:.2f}"
         )
         print(
-            f"{args.model}: texture realism {patches.texture:.2f}, layout realism "
-            f"{patches.layout:.2f} (the camera's), lowest realism this layout allows "
-            f"{patches.best_with_layout:.2f}; patch distance per level, finest to layout: "
+            f"{args.model}: texture realism {score(patches.texture)}, layout realism "
+            f"{score(patches.layout)} (the camera's), lowest realism this layout allows "
+            f"{score(patches.best_with_layout)}; patch distance per level, finest to layout: "
             f"photographs' own {_levels(patches.photographs)}, inputs {_levels(patches.inputs)}, "
             f"outputs {_levels(patches.outputs)}"
         )
@@ -533,8 +546,8 @@ def main() -> None:
         )
         if shown.patches is not None:
             line += (
-                f", realism {shown.patches.score:.2f}, texture realism "
-                f"{shown.patches.texture:.2f} (patch distance per level "
+                f", realism {score(shown.patches.score)}, texture realism "
+                f"{score(shown.patches.texture)} (patch distance per level "
                 f"{_levels(shown.patches.outputs)}: a world that drew exactly these)"
             )
         print(line)

@@ -25,6 +25,7 @@ Every function takes (N, 3, H, W) RGB in [0, 1]:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -139,10 +140,18 @@ def level_distances(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> list[flo
     ]
 
 
+# the inputs must be this much further from the world than its own photographs are, or the
+# scale is noise over a near-zero width (clouds' 17 skies split by photograph: ±1e13, session 28)
+NARROWEST_SCALE = 0.1
+
+
 def on_scale(value: float, floor: float, ceiling: float) -> float:
     """`value` on the scale where `floor` (the world against itself) is 0 and `ceiling` (the
-    inputs against the world) is 1."""
-    return (value - floor) / max(ceiling - floor, 1e-12)
+    inputs against the world) is 1; NaN when there is no such scale: the inputs are within
+    NARROWEST_SCALE of the world's own photographs' distance, so nothing tells them apart."""
+    if ceiling - floor <= NARROWEST_SCALE * abs(floor):
+        return math.nan
+    return (value - floor) / (ceiling - floor)
 
 
 def split_halves(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
