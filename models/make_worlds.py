@@ -10,7 +10,9 @@ from the network at run time:
   sky, fog), per the package's copyright file, a quarter of each held out for evaluation;
 - flowers: mate-backgrounds' flower and leaf close-ups (GPL-2+) and scikit-learn's flower.jpg
   (CC BY 2.0), each cut into many crops at several zooms: the weakest set, eight photographs;
-- fire: rendered here from seeded fractal noise (no free set of fire photographs is packaged).
+- fire: rendered here from seeded fractal noise (no free set of fire photographs is packaged);
+- clouds-skies, for evaluation only: clouds' held-out photographs and the skies of 13 of
+  0ad-data's sky panoramas (CC BY-SA 3.0), 17 source photographs to split by photograph.
 The evaluation's everyday photographs (runs/data/everyday) and the camera images some worlds
 learn to draw themselves over (runs/data/camera: the built-in table scene and photographs of
 other things, `ltsd train --camera-images`) are made beside the worlds' images.
@@ -49,6 +51,7 @@ PLASMA = Path("/usr/share/wallpapers")
 LOMIRI = Path("/usr/share/backgrounds")
 LXQT = Path("/usr/share/lxqt/wallpapers")
 JXL_FLOWER = Path("/usr/share/libjxl-testdata/jxl/flower/flower.png")
+ZERO_AD = Path("/usr/share/games/0ad/mods/public/public.zip")
 HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for evaluation
 
 # name → its stages, each the exact `ltsd train` arguments after IMAGES_DIR (steps fixed so a
@@ -152,6 +155,7 @@ PACKAGES: dict[str, list[tuple[str, Path]]] = {
         ("lomiri-wallpapers-16.04", LOMIRI / "Bridge_by_Sander_Klootwijk.jpg"),
     ],
     "clouds": [("endless-sky-data", LAND)],
+    "clouds-skies": [("endless-sky-data", LAND), ("0ad-data", ZERO_AD)],
     "flowers": [
         ("mate-backgrounds", MATE_NATURE),
         ("tuxpaint-stamps-default", FLOWER_STAMPS),
@@ -318,6 +322,47 @@ def clouds_images(folder: Path) -> list[str]:
     session 16 all 18 trained and the held-out set was 24 crops of one other photograph (plasma's
     Kite: a plain blue sky), whose speckle and strokes measured its gap to the training set."""
     return split_land_images(folder, ("sky", "fog"))
+
+
+# 0ad-data's sky panoramas that are photographs of the sky (its "mountainous" is a render) and
+# at least 512 px a side (its 256 px ones would have to be enlarged), 2009 Wildfire Games,
+# CC BY-SA 3.0 (its copyright file and art/LICENSE.txt; some textures derived from CGTextures)
+SKY_PANORAMAS = ("cumulus", "dark2", "desert", "overcast", "stormy", "stratus", "stratus_2",
+                 "sunny 1", "sunny", "sunrise", "sunset 2", "sunset", "twilight")  # fmt: skip
+SKY_ABOVE_HORIZON = 0.47  # of each side's height: the rest is the game's flat ground
+
+
+def clouds_sky_images(folder: Path) -> list[str]:
+    """For evaluation only, never training: clouds' held-out photographs and, from 13 sources
+    no world has seen, the sky of each of the four sides of 0ad-data's sky panoramas. Enough
+    source photographs (17) to split the held-out set by photograph (`evaluate`'s
+    halves_by_source), which clouds' four alone cannot (session 28)."""
+    import io
+    import zipfile
+
+    lines = []
+    for path in sorted(LAND.glob("*.jpg")):  # clouds' held-out four, as `split_land_images`
+        if path.name.startswith(("sky", "fog")) and "-" not in path.stem:
+            lines.append(path.name)
+    lines = lines[HELD_OUT_EVERY - 1 :: HELD_OUT_EVERY]
+    for name in lines:
+        shutil.copy(LAND / name, folder / name)
+    lines = [f"{name}: public domain (endless-sky-data copyright file)" for name in lines]
+    with zipfile.ZipFile(ZERO_AD) as archive:
+        for sky in SKY_PANORAMAS:
+            for index, side in enumerate(("front", "right", "back", "left")):
+                member = f"art/textures/skies/{sky}/{side}.dds.cached.dds"
+                with Image.open(io.BytesIO(archive.read(member))) as opened:
+                    image = opened.convert("RGB")
+                above = image.crop((0, 0, image.width, round(image.height * SKY_ABOVE_HORIZON)))
+                height = round(above.height * 720 / above.width)
+                stem = "0ad-" + sky.replace(" ", "")
+                above.resize((720, height), Image.Resampling.LANCZOS).save(
+                    folder / f"{stem}_{index:02d}.jpg", quality=95
+                )
+            lines.append(f"{stem}_00…03.jpg ({member.rsplit('/', 1)[0]}, the sky above each side's "
+                         "horizon): 2009 Wildfire Games, CC BY-SA 3.0 (0ad-data)")  # fmt: skip
+    return lines
 
 
 FLOWER_PHOTOS = {
@@ -529,6 +574,7 @@ MAKERS: dict[str, Callable[[Path], list[str]]] = {
     "space": space_images,
     "ocean": ocean_images,
     "clouds": clouds_images,
+    "clouds-skies": clouds_sky_images,
     "flowers": flowers_images,
     "fire": fire_images,
     "everyday": everyday_images,
@@ -596,6 +642,8 @@ def main() -> None:
         images = data_dir / name
         if not args.resume or not images.is_dir():
             make_data(name, images)
+        if name == "clouds":  # a wider held-out set, for evaluation only
+            make_data("clouds-skies", data_dir / "clouds-skies")
         if args.data_only:
             continue
         for index, stage in enumerate(stages):
