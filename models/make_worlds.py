@@ -237,15 +237,23 @@ def space_images(folder: Path, count: int = 200) -> list[str]:
     return lines
 
 
-def land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
+def land_photographs(prefixes: tuple[str, ...]) -> list[Path]:
     """endless-sky-data's landscape photos with these prefixes, public-domain ones only (the
-    CC BY-SA files carry a `-author` suffix in their name)."""
-    lines = []
-    for path in sorted(LAND.glob("*.jpg")):
-        if path.name.startswith(prefixes) and "-" not in path.stem:
-            shutil.copy(path, folder / path.name)
-            lines.append(f"{path.name}: public domain (endless-sky-data copyright file)")
-    return lines
+    CC BY-SA files carry a `-author` suffix in their name), sorted."""
+    return [path for path in sorted(LAND.glob("*.jpg"))
+            if path.name.startswith(prefixes) and "-" not in path.stem]  # fmt: skip
+
+
+def copy_land_photographs(folder: Path, photographs: list[Path]) -> list[str]:
+    """Copy endless-sky-data photographs into `folder`; their credit lines."""
+    for path in photographs:
+        shutil.copy(path, folder / path.name)
+    return [f"{path.name}: public domain (endless-sky-data copyright file)" for path in photographs]
+
+
+def land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """`land_photographs` with these prefixes, copied into `folder`."""
+    return copy_land_photographs(folder, land_photographs(prefixes))
 
 
 def held_out(folder: Path) -> Path:
@@ -340,14 +348,8 @@ def clouds_sky_images(folder: Path) -> list[str]:
     import io
     import zipfile
 
-    lines = []
-    for path in sorted(LAND.glob("*.jpg")):  # clouds' held-out four, as `split_land_images`
-        if path.name.startswith(("sky", "fog")) and "-" not in path.stem:
-            lines.append(path.name)
-    lines = lines[HELD_OUT_EVERY - 1 :: HELD_OUT_EVERY]
-    for name in lines:
-        shutil.copy(LAND / name, folder / name)
-    lines = [f"{name}: public domain (endless-sky-data copyright file)" for name in lines]
+    clouds = land_photographs(("sky", "fog"))  # its held-out four, as `split_land_images` picks
+    lines = copy_land_photographs(folder, clouds[HELD_OUT_EVERY - 1 :: HELD_OUT_EVERY])
     with zipfile.ZipFile(ZERO_AD) as archive:
         for sky in SKY_PANORAMAS:
             for index, side in enumerate(("front", "right", "back", "left")):

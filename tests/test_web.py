@@ -23,7 +23,14 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ltsd.config import WebConfig
 from ltsd.sinks.preview import PreviewSink, shrunk
-from tests.conftest import MODEL_RGB, Processes, free_tcp_port, free_udp_port, unique_name
+from tests.conftest import (
+    MODEL_RGB,
+    Processes,
+    eventually,
+    free_tcp_port,
+    free_udp_port,
+    unique_name,
+)
 from tests.helpers.models import two_constant_worlds
 from tests.helpers.osc_client import OscPeer
 
@@ -153,7 +160,7 @@ def test_listen_first_brings_the_current_value_set_before_it(daemon):
             return await heard_over(socket, 1.5)
 
     try:
-        assert eventually_value(daemon, "/ltsd/bypass", True)
+        assert eventually(lambda: value_at(daemon, "/ltsd/bypass") == [True])
         heard = asyncio.run(session())
     finally:
         peer.send("/ltsd/reset")
@@ -162,14 +169,8 @@ def test_listen_first_brings_the_current_value_set_before_it(daemon):
     assert len(heard) == 2, heard
 
 
-def eventually_value(daemon: dict, address: str, value: Any, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        _, _, body = get(f"{daemon['base']}{address}?VALUE")
-        if json.loads(body)["VALUE"] == [value]:
-            return True
-        time.sleep(0.05)
-    return False
+def value_at(daemon: dict, address: str) -> list:
+    return json.loads(get(f"{daemon['base']}{address}?VALUE")[2])["VALUE"]
 
 
 def test_osc_over_the_websocket_sets_values_and_hears_its_own_errors(daemon):
