@@ -88,6 +88,51 @@ def test_resume_continues_exactly_where_it_stopped(images_dir: Path, tmp_path: P
         assert torch.equal(a, b), f"{key} differs after resume"
 
 
+def test_a_carried_run_is_small_and_goes_on_close_to_where_it_stopped(
+    images_dir: Path, tmp_path: Path
+):
+    def run(name: str, steps: int, run_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+        return run_ltsd("train", str(images_dir), "--name", name, "--models-dir", str(tmp_path),
+                    "--run-dir", str(run_dir), "--steps", str(steps), "--checkpoint-every", "2",
+                    *TINY, *extra)  # fmt: skip
+
+    assert run("straight", 3, tmp_path / "run-straight").returncode == 0
+    assert run("stopped", 2, tmp_path / "run-stopped").returncode == 0
+    carried_dir = tmp_path / "run-carried"
+    carried = subprocess.run(
+        [sys.executable, "-m", "ltsd.train.carry", str(tmp_path / "run-stopped"), str(carried_dir)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert carried.returncode == 0, carried.stderr
+    full = (tmp_path / "run-stopped" / "checkpoint.safetensors").stat().st_size
+    slim = (carried_dir / "checkpoint.safetensors").stat().st_size
+    assert slim < full / 3, f"carried {slim} bytes of {full}"
+
+    resumed = run("carried", 3, carried_dir, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed 'carried' at step 2" in resumed.stderr and "start afresh" in resumed.stderr
+    straight = load_model(tmp_path / "straight.safetensors").generator.state_dict()
+    again = load_model(tmp_path / "carried.safetensors").generator.state_dict()
+    stopped = load_model(tmp_path / "stopped.safetensors").generator.state_dict()
+    weights = [key for key, value in straight.items() if value.is_floating_point()]
+
+    def distance(a: dict, b: dict) -> float:
+        return sum((a[key].float() - b[key].float()).abs().sum().item() for key in weights)
+
+    # the third step happened (it moved from step 2), and from step 2's weights, not from scratch
+    assert distance(again, stopped) > 0
+    assert distance(again, straight) < distance(stopped, straight)
+
+
+def test_carry_without_a_checkpoint_is_a_one_line_error(tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "ltsd.train.carry", str(tmp_path), str(tmp_path / "to")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "no checkpoint.safetensors" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_empty_folder_is_a_one_line_error(tmp_path: Path):
     result = run_ltsd("train", str(tmp_path), "--name", "nothing", "--models-dir", str(tmp_path))
     assert result.returncode == 2

@@ -94,5 +94,7 @@ def load_checkpoint(
                 _, index, slot = key.split(".")
                 state.setdefault(int(index), {})[slot] = value
         optimizer.load_state_dict({"state": state, "param_groups": groups[name]})
+    if "carried" in metadata:  # `ltsd.train.carry`: no moments in it
+        log.info("%s: a carried checkpoint; Adam's moments start afresh", path)
     rng = {k.removeprefix("rng."): v for k, v in tensors.items() if k.startswith("rng.")}
     return rng, progress
