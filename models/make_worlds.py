@@ -82,6 +82,11 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # with all the levers from the first step: the camera images, the texture loss, half chroma and the
 # fine-texture judge (--fine-texture-weight 1); the stages before it (6,000 + 9,000 + 1,000 from its
 # model file) are in make_worlds.py at b80f58a.
+# Session 29: ocean trained again from scratch with clouds' recipe, on endless-sky's sea, water and
+# beach photographs alone (its six stages before, on those and five wallpapers that are not
+# photographs of the sea, are in make_worlds.py at fe940b0). The shipped file's first 2,761 steps
+# were on the old set (as --steps 2500, then --steps 8000), its last 3,224 on this one as
+# --steps 6000: this stage trains a close relative of it, not the same file.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -92,10 +97,6 @@ WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
 # session 19: a shipped world taught to draw its colour at half resolution, from its model file,
 # at a quarter of the learning rate (fresh discriminators against a trained generator)
 HALF_CHROMA = ["--chroma", "half", "--learning-rate", "0.00005"]
-# session 21: ocean from its model file at a quarter of the L1 weight and a tenth of the
-# learning rate; session 22 the same with the L1 loss on the images averaged over 4×4 pixels
-OCEAN_LOW_L1 = [*WIDE, "--camera-images", CAMERA, *HALF_CHROMA,
-                "--learning-rate", "0.00002", "--l1-weight", "5"]  # fmt: skip
 FLOWERS = ["--flips", "--l1-weight", "20", *NEW_RECIPE, "--texture-weight", "10"]
 WORLDS: dict[str, list[list[str]]] = {
     "space": [
@@ -114,13 +115,20 @@ WORLDS: dict[str, list[list[str]]] = {
             WORLD,
         ],
     ],  # (the later --learning-rate wins: a tenth of the default)
-    "ocean": [
-        ["--steps", "6000", *WIDE],
-        ["--steps", "9000", *WIDE, "--camera-images", CAMERA],
-        ["--steps", "12000", *WIDE, "--camera-images", CAMERA],
-        ["--steps", "1500", *WIDE, "--camera-images", CAMERA, *HALF_CHROMA, "--init-from", WORLD],
-        ["--steps", "1500", *OCEAN_LOW_L1, "--init-from", WORLD],  # session 21
-        ["--steps", "1000", *OCEAN_LOW_L1, "--l1-scale", "4", "--init-from", WORLD],  # session 22
+    "ocean": [  # session 29: from scratch on the sea photographs, with clouds' recipe
+        [
+            "--steps",
+            "6000",
+            *WIDE,
+            "--texture-weight",
+            "10",
+            "--camera-images",
+            CAMERA,
+            "--chroma",
+            "half",
+            "--fine-texture-weight",
+            "1",
+        ],
     ],
     "clouds": [  # session 26: from scratch, with everything from the first step
         [
@@ -296,32 +304,43 @@ def photo_crops(
         )
 
 
-# large real photographs of water and shore, each (package, file, credit, held out?)
+# large real photographs of water and shore, each (package, file, credit, held out?). Since
+# session 29 ocean trains on none of them: the five that trained (80 of its 101 images) are not
+# photographs of the sea — a wooden deck, a misty lake, rowing boats on a shore, a bridge's cables
+# against the sky, and Volna, a render of a beach (models/README.md). Their crops are still drawn,
+# and thrown away, so that the held-out crops stay the ones every ocean has been judged on.
+PLASMA_CREDIT = "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)"
 OCEAN_WALLPAPERS = (
-    ("BytheWater", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
-    ("ColdRipple", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", True),
-    ("DarkestHour", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
-    ("EveningGlow", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
-    ("Volna", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", False),
-    ("summer_1am", "KDE Visual Design Group, GPL-2+ (plasma-workspace-wallpapers)", True),
-    (
-        "Bridge_by_Sander_Klootwijk.jpg",
-        "Sander Klootwijk, CC BY-SA 4.0 (lomiri-wallpapers-16.04)",
-        False,
-    ),
-)
+    ("BytheWater", PLASMA_CREDIT, False),
+    ("ColdRipple", PLASMA_CREDIT, True),
+    ("DarkestHour", PLASMA_CREDIT, False),
+    ("EveningGlow", PLASMA_CREDIT, False),
+    ("Volna", PLASMA_CREDIT, False),
+    ("summer_1am", PLASMA_CREDIT, True),
+    ("Bridge_by_Sander_Klootwijk.jpg", "Sander Klootwijk, CC BY-SA 4.0 (lomiri-wallpapers-16.04)",
+     False),
+)  # fmt: skip
+OCEAN_EARLIER_STEPS = 2761  # the shipped ocean's first steps, on the five as well (its credits)
 
 
 def ocean_images(folder: Path) -> list[str]:
-    """endless-sky-data's public-domain sea, water and beach photographs, plus 16 crops of each
-    large water photograph of plasma-workspace-wallpapers and lomiri-wallpapers; a quarter of
-    the first and two of the second held out."""
+    """endless-sky-data's public-domain sea, water and beach photographs, a quarter held out,
+    and 16 crops each of two plasma-workspace-wallpapers water photographs, held out."""
+    import tempfile
+
     lines = split_land_images(folder, ("sea", "water", "beach"))
     rng = random.Random(1)
-    for name, credit, spare in OCEAN_WALLPAPERS:
-        path = LOMIRI / name if name.endswith(".jpg") else plasma_wallpaper(name)
-        photo_crops(path, held_out(folder) if spare else folder, Path(name).stem, 16, rng)
-        lines.append(f"{name} (16 crops{', held out' if spare else ''}): {credit}")
+    with tempfile.TemporaryDirectory() as discarded:
+        for name, credit, spare in OCEAN_WALLPAPERS:
+            path = LOMIRI / name if name.endswith(".jpg") else plasma_wallpaper(name)
+            photo_crops(path, held_out(folder) if spare else Path(discarded), Path(name).stem, 16,
+                        rng)  # fmt: skip
+            role = (
+                "held out"
+                if spare
+                else f"the shipped file's first {OCEAN_EARLIER_STEPS:,} steps only"
+            )
+            lines.append(f"{name} (16 crops, {role}): {credit}")
     return lines
 
 
