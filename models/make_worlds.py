@@ -98,6 +98,9 @@ WIDE = ["--ngf", "16", "--l1-weight", "20", *NEW_RECIPE]
 # at a quarter of the learning rate (fresh discriminators against a trained generator)
 HALF_CHROMA = ["--chroma", "half", "--learning-rate", "0.00005"]
 FLOWERS = ["--flips", "--l1-weight", "20", *NEW_RECIPE, "--texture-weight", "10"]
+# session 26's clouds, then session 29's ocean: from scratch with every lever from the first step
+FROM_SCRATCH = [*WIDE, "--texture-weight", "10", "--camera-images", CAMERA, "--chroma", "half",
+                "--fine-texture-weight", "1"]  # fmt: skip
 WORLDS: dict[str, list[list[str]]] = {
     "space": [
         ["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE],
@@ -115,36 +118,8 @@ WORLDS: dict[str, list[list[str]]] = {
             WORLD,
         ],
     ],  # (the later --learning-rate wins: a tenth of the default)
-    "ocean": [  # session 29: from scratch on the sea photographs, with clouds' recipe
-        [
-            "--steps",
-            "6000",
-            *WIDE,
-            "--texture-weight",
-            "10",
-            "--camera-images",
-            CAMERA,
-            "--chroma",
-            "half",
-            "--fine-texture-weight",
-            "1",
-        ],
-    ],
-    "clouds": [  # session 26: from scratch, with everything from the first step
-        [
-            "--steps",
-            "8000",
-            *WIDE,
-            "--texture-weight",
-            "10",
-            "--camera-images",
-            CAMERA,
-            "--chroma",
-            "half",
-            "--fine-texture-weight",
-            "1",
-        ],
-    ],
+    "ocean": [["--steps", "6000", *FROM_SCRATCH]],  # session 29: the sea photographs alone
+    "clouds": [["--steps", "8000", *FROM_SCRATCH]],  # session 26
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
 }
