@@ -85,8 +85,8 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # Session 29: ocean trained again from scratch with clouds' recipe, on endless-sky's sea, water and
 # beach photographs alone (its six stages before, on those and five wallpapers that are not
 # photographs of the sea, are in make_worlds.py at fe940b0). The shipped file's first 2,761 steps
-# were on the old set (as --steps 2500, then --steps 8000), its last 3,224 on this one as
-# --steps 6000: this stage trains a close relative of it, not the same file.
+# were on the old set (as --steps 2500, then --steps 8000), its last 3,239 on this one (from
+# step 2,776 as --steps 6000): this stage trains a close relative of it, not the same file.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
