@@ -15,13 +15,10 @@ bit-identical with an uninterrupted one — only close to it.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
-
 from ltsd.errors import LtsdError, run_command
+from ltsd.train.checkpoint import read_checkpoint, write_checkpoint
 
 CHECKPOINT = "checkpoint.safetensors"
 
@@ -29,27 +26,15 @@ CHECKPOINT = "checkpoint.safetensors"
 def carry_checkpoint(source: Path, target: Path) -> tuple[int, int]:
     """Write `source`'s networks, random states and progress to `target` without the optimizers'
     moments, floating weights in fp16; return (bytes before, bytes after)."""
-    try:
-        with safe_open(str(source), framework="pt") as handle:
-            metadata = dict(handle.metadata() or {})
-            groups = json.loads(metadata["param_groups"])
-            moments = tuple(f"{name}." for name in groups)
-            tensors = {
-                key: handle.get_tensor(key)
-                for key in handle.keys()  # noqa: SIM118
-                if not key.startswith(moments)
-            }
-    except (SafetensorError, OSError, KeyError, ValueError) as error:
-        raise LtsdError(f"{source}: unreadable checkpoint ({error})") from None
+    tensors, metadata, groups = read_checkpoint(source)
+    moments = tuple(f"{name}." for name in groups)
     slim = {
         key: value.half() if value.is_floating_point() and not key.startswith("rng.") else value
         for key, value in tensors.items()
+        if not key.startswith(moments)
     }
-    metadata["carried"] = "weights in fp16; Adam's moments start afresh on resume"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    save_file(slim, str(partial), metadata=metadata)
-    partial.replace(target)
+    metadata = {**metadata, "carried": "weights in fp16; Adam's moments start afresh on resume"}
+    write_checkpoint(target, slim, metadata)
     return source.stat().st_size, target.stat().st_size
 
 

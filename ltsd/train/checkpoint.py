@@ -40,11 +40,32 @@ def save_checkpoint(
                 tensors[f"{name}.{index}.{slot}"] = torch.as_tensor(value).detach().cpu().clone()
     for name, value in rng_states.items():
         tensors[f"rng.{name}"] = value.cpu().clone()
-    metadata = {"progress": json.dumps(progress), "param_groups": json.dumps(groups)}
+    write_checkpoint(
+        path, tensors, {"progress": json.dumps(progress), "param_groups": json.dumps(groups)}
+    )
+
+
+def write_checkpoint(
+    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]
+) -> None:
+    """Write atomically: a run stopped mid-write keeps its previous checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     save_file(tensors, str(partial), metadata=metadata)
     partial.replace(path)
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str], dict[str, Any]]:
+    """(tensors, metadata, optimizers' param groups); an unreadable file is one LtsdError."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        json.loads(metadata["progress"])
+        groups = json.loads(metadata["param_groups"])
+    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        raise LtsdError(f"{path}: unreadable checkpoint ({error})") from None
+    return tensors, metadata, groups
 
 
 # what every run has; the others (the feature discriminator and its Adam) may be added on resume
@@ -60,14 +81,8 @@ def load_checkpoint(
     """Restore modules and optimizers in place; return (rng states, progress)."""
     if not path.is_file():
         raise LtsdError(f"{path}: no checkpoint to resume from")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        progress = json.loads(metadata["progress"])
-        groups = json.loads(metadata["param_groups"])
-    except (SafetensorError, OSError, KeyError, ValueError) as error:
-        raise LtsdError(f"{path}: unreadable checkpoint ({error})") from None
+    tensors, metadata, groups = read_checkpoint(path)
+    progress = json.loads(metadata["progress"])
     for name, module in modules.items():
         prefix = f"{name}."
         weights = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
