@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from ltsd import preprocess
 from ltsd.modelstore import load_model
 from ltsd.params import LiveParams
 from ltsd.train import data as train_data
-from ltsd.train.data import Degradation, make_pairs
+from ltsd.train.data import Degradation, make_pairs, random_crops
 from tests.conftest import run_ltsd
 
 TINY = [
@@ -159,6 +160,22 @@ def test_training_jitter_stays_within_brightness_and_contrast_bounds():
     gain = (grey[:, 0, 1, 0] - grey[:, 0, 0, 0]) / 0.2
     assert shift.abs().max() <= 0.2 + 1e-5 and shift.abs().max() > 0.15
     assert (gain - 1).abs().max() <= 0.15 + 1e-4 and (gain - 1).abs().max() > 0.1
+
+
+def test_mirror_flips_left_right_but_never_upside_down():
+    """A sea or a sky has a top: `mirror` may swap left and right, `flips` also top and bottom."""
+    image = torch.zeros(3, 8, 8, dtype=torch.uint8)
+    image[:, :4, :2] = 255  # a bright corner: top left
+
+    def corners(recipe: Degradation) -> set[tuple[bool, bool]]:
+        crops = random_crops([image], 64, 8, recipe, torch.Generator().manual_seed(0))
+        top, left = crops[:, 0, :4].mean((1, 2)) > 0, crops[:, 0, :, :2].mean((1, 2)) > 0
+        return set(zip(top.tolist(), left.tolist(), strict=True))
+
+    plain = Degradation(scale_range=(1.0, 1.0))
+    assert corners(plain) == {(True, True)}
+    assert corners(dataclasses.replace(plain, mirror=True)) == {(True, True), (True, False)}
+    assert len(corners(dataclasses.replace(plain, flips=True))) == 4
 
 
 def test_the_same_command_trains_under_torchrun_with_ddp(images_dir: Path, tmp_path: Path):

@@ -110,7 +110,7 @@ def random_crops(
         top = int(torch.randint(height - side + 1, (), generator=rng))
         left = int(torch.randint(width - side + 1, (), generator=rng))
         crop = scaled[..., top : top + side, left : left + side]
-        if recipe.flips and bool(torch.rand((), generator=rng) < 0.5):
+        if (recipe.flips or recipe.mirror) and bool(torch.rand((), generator=rng) < 0.5):
             crop = crop.flip(-1)
         if recipe.flips and bool(torch.rand((), generator=rng) < 0.5):
             crop = crop.flip(-2)

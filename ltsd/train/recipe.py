@@ -15,4 +15,5 @@ class Degradation:
     brightness_jitter: float = 0.2
     contrast_jitter: float = 0.15
     scale_range: tuple[float, float] = (1.0, 1.3)
-    flips: bool = False
+    flips: bool = False  # random left-right and up-down flips: worlds with no up or down
+    mirror: bool = False  # random left-right flips only: worlds with a sky above (sea, clouds)
