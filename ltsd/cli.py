@@ -180,8 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--flips", action="store_true", help="random horizontal/vertical flips")
-    train.add_argument("--mirror", action="store_true",
-                       help="random left-right flips only (worlds with a sky above: sea, clouds)")
+    train.add_argument(
+        "--mirror",
+        action="store_true",
+        help="random left-right flips only (worlds with a sky above: sea, clouds)",
+    )
     recipe = Degradation()
     train.add_argument("--brightness-jitter", type=float, default=recipe.brightness_jitter,
                        help="random brightness added to each training input, up to ± this "
