@@ -7,7 +7,6 @@ import io
 import json
 import re
 import shutil
-import urllib.request
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from PIL import Image
 from ltsd.harness.receiver import NdiReceiver
 from tests.conftest import Processes, eventually, free_tcp_port, unique_name
 from tests.helpers.netns import second_host
+from tests.helpers.oscquery import value_at
 from tests.test_web_access import Log, wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,11 +68,6 @@ def page(browser, daemon):
     daemon["peer"].send("/ltsd/reset")
 
 
-def value_at(daemon: dict, address: str) -> object:
-    with urllib.request.urlopen(f"{daemon['base']}{address}?VALUE", timeout=5) as reply:
-        return json.load(reply)["VALUE"][0]
-
-
 def test_the_world_moves_on_the_page(page):
     output = page.locator("#output")
     pictures = []
@@ -89,7 +84,7 @@ def test_the_world_moves_on_the_page(page):
 def test_moving_a_slider_changes_the_value_read_over_oscquery(page, daemon):
     page.get_by_label("contrast").focus()
     page.keyboard.press("End")  # the slider's maximum, as a visitor's keyboard or drag would
-    assert eventually(lambda: value_at(daemon, "/ltsd/pre/contrast") == 4.0)
+    assert eventually(lambda: value_at(daemon["base"], "/ltsd/pre/contrast")[0] == 4.0)
 
 
 def test_an_osc_message_moves_the_slider(page, daemon):
@@ -101,11 +96,11 @@ def test_an_osc_message_moves_the_slider(page, daemon):
 
 def test_the_world_picker_switches_the_model(page, daemon):
     page.get_by_role("radio", name="flowers").click()
-    assert eventually(lambda: value_at(daemon, "/ltsd/model") == "flowers")
+    assert eventually(lambda: value_at(daemon["base"], "/ltsd/model")[0] == "flowers")
     expect(page.get_by_role("radio", name="flowers")).to_have_attribute("aria-checked", "true")
     expect(page.locator("#model")).to_have_text("flowers")
     page.get_by_role("button", name="next ▶").click()
-    assert eventually(lambda: value_at(daemon, "/ltsd/model") == "ocean")
+    assert eventually(lambda: value_at(daemon["base"], "/ltsd/model")[0] == "ocean")
     page.get_by_role("radio", name="ocean").click()  # already playing: nothing to do
 
 
@@ -117,12 +112,12 @@ def test_the_browsers_camera_becomes_the_source_until_the_visitor_leaves(browser
         expect(page.locator("#link")).to_have_text("live")
         assert {f.size for f in receiver.frames(5, timeout_s=10)} == {(320, 180)}, "the scene"
         page.get_by_role("button", name="Use this camera").click()
-        assert eventually(lambda: value_at(daemon, "/ltsd/source") == "browser")
+        assert eventually(lambda: value_at(daemon["base"], "/ltsd/source")[0] == "browser")
         expect(page.locator("#source")).to_have_text("browser")
         # the fake camera's 640x480 pictures, through the world, out over NDI
         assert eventually(lambda: {f.size for f in receiver.frames(3, 2)} == {(640, 480)})
         page.close()  # the visitor leaves: the source goes back to what it was
-        assert eventually(lambda: value_at(daemon, "/ltsd/source") == "synthetic")
+        assert eventually(lambda: value_at(daemon["base"], "/ltsd/source")[0] == "synthetic")
         assert eventually(lambda: {f.size for f in receiver.frames(3, 2)} == {(320, 180)})
     finally:
         receiver.close()
@@ -181,7 +176,7 @@ def test_a_phone_on_the_lan_lends_its_camera_over_https_with_the_printed_token(t
             assert seen["address"] == f"https://{remote.server_address}:{tls_port}/"  # token gone
             assert seen["httponly"] and seen["samesite"] == "Strict" and seen["secure"]
             assert shot.stat().st_size > 10_000
-            assert eventually(lambda: value_at({"base": ltsd.base}, "/ltsd/source") == "synthetic")
+            assert eventually(lambda: value_at(ltsd.base, "/ltsd/source")[0] == "synthetic")
             ltsd.peer.close()
         finally:
             processes.stop_all()
@@ -198,5 +193,5 @@ def test_a_scene_saved_on_the_page_is_recalled_and_the_sliders_follow(page, daem
     page.locator("#morph").fill("1")
     page.locator("#scenes").get_by_role("button", name="calm").click()
     expect(page.get_by_label("mix")).to_have_value("0.2", timeout=5000)  # after a 1 s morph
-    assert value_at(daemon, "/ltsd/mix") == pytest.approx(0.2)
+    assert value_at(daemon["base"], "/ltsd/mix")[0] == pytest.approx(0.2)
     page.screenshot(path=str(tmp_path / "page-scenes.png"))

@@ -33,6 +33,7 @@ from tests.conftest import (
 )
 from tests.helpers.models import two_constant_worlds
 from tests.helpers.osc_client import OscPeer
+from tests.helpers.oscquery import value_at
 
 
 @pytest.fixture(scope="module")
@@ -160,17 +161,13 @@ def test_listen_first_brings_the_current_value_set_before_it(daemon):
             return await heard_over(socket, 1.5)
 
     try:
-        assert eventually(lambda: value_at(daemon, "/ltsd/bypass") == [True])
+        assert eventually(lambda: value_at(daemon["base"], "/ltsd/bypass") == [True])
         heard = asyncio.run(session())
     finally:
         peer.send("/ltsd/reset")
     assert ("/ltsd/pre/brightness", 0.5) in heard and ("/ltsd/bypass", True) in heard, heard
     assert not [message for message in heard if message[0] == "/ltsd/reset"], "a bang has none"
     assert len(heard) == 2, heard
-
-
-def value_at(daemon: dict, address: str) -> list:
-    return json.loads(get(f"{daemon['base']}{address}?VALUE")[2])["VALUE"]
 
 
 def test_osc_over_the_websocket_sets_values_and_hears_its_own_errors(daemon):
