@@ -196,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=recipe.contrast_jitter,
         help=f"random contrast of each training input, 1 ± this (default {recipe.contrast_jitter})",
     )
+    train.add_argument("--darken", type=float, default=recipe.darken,
+                       help="multiply each training photograph by a random gain from 1 − this to 1 "
+                       "(default 0): the world also learns dark pictures of itself, for dark "
+                       "rooms and dusk")  # fmt: skip
     train.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     train.add_argument("--run-dir", type=Path, help="checkpoints and sample sheets (default: "
                        "runs/NAME)")  # fmt: skip
@@ -409,7 +413,8 @@ def train_command(args: argparse.Namespace) -> int:
         if not (math.isfinite(value) and value >= 0):
             raise LtsdError(f"{flag}: expected a number of at least 0, got {value:g}")
     for flag, value in (("--brightness-jitter", args.brightness_jitter),
-                        ("--contrast-jitter", args.contrast_jitter)):  # fmt: skip
+                        ("--contrast-jitter", args.contrast_jitter),
+                        ("--darken", args.darken)):  # fmt: skip
         if not (math.isfinite(value) and 0 <= value < 1):
             raise LtsdError(f"{flag}: expected a number from 0 to under 1, got {value:g}")
     if steps is not None and steps < 1:
@@ -466,6 +471,7 @@ def train_command(args: argparse.Namespace) -> int:
             contrast_jitter=args.contrast_jitter,
             flips=args.flips,
             mirror=args.mirror,
+            darken=args.darken,
         ),
         resume=args.resume,
         run_dir=args.run_dir,

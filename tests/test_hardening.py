@@ -464,7 +464,7 @@ def test_train_refuses_impossible_numbers_and_names_outside_the_models_folder(tm
     for flags in (["--minutes", "-1"], ["--resolution", "0"],
                   ["--ngf", "0"], ["--max-filters", "-1"], ["--ndf", "0"],
                   ["--learning-rate", "0"], ["--learning-rate", "inf"],
-                  ["--brightness-jitter", "1"], ["--contrast-jitter", "-0.1"],
+                  ["--brightness-jitter", "1"], ["--contrast-jitter", "-0.1"], ["--darken", "1"],
                   ["--name", "../../escaped"]):  # fmt: skip
         name = [] if "--name" in flags else ["--name", "t"]
         assert main(["train", str(images), *name, *flags, *models]) == 2, flags

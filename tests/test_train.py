@@ -162,6 +162,20 @@ def test_training_jitter_stays_within_brightness_and_contrast_bounds():
     assert (gain - 1).abs().max() <= 0.15 + 1e-4 and (gain - 1).abs().max() > 0.1
 
 
+def test_darken_makes_darker_photographs_of_the_world_not_only_darker_inputs():
+    """Each pair is darkened whole, by a gain from 1 − darken to 1: the input and the target
+    alike, the two views of a pan by the same gain."""
+    recipe = Degradation(blur_factor=1.0, brightness_jitter=0.0, contrast_jitter=0.0, darken=0.6)
+    photographs = torch.full((128, 3, 4, 4), 0.8)
+    inputs, targets = make_pairs(photographs, recipe, torch.Generator().manual_seed(0), views=2)
+    target_grey, input_grey = (targets.mean((1, 2, 3)) + 1) / 2, (inputs.mean((1, 2, 3)) + 1) / 2
+    assert torch.allclose(input_grey, target_grey, atol=1e-5)
+    assert target_grey.min() >= 0.8 * 0.4 - 1e-5 and target_grey.min() < 0.8 * 0.45
+    assert target_grey.max() <= 0.8 + 1e-5 and target_grey.max() > 0.8 * 0.95
+    first, second = target_grey.chunk(2)
+    assert torch.equal(first, second)
+
+
 def test_mirror_flips_left_right_but_never_upside_down():
     """A sea or a sky has a top: `mirror` may swap left and right, `flips` also top and bottom."""
     image = torch.zeros(3, 8, 8, dtype=torch.uint8)

@@ -122,13 +122,18 @@ def make_pairs(
     targets: torch.Tensor, recipe: Degradation, rng: torch.Generator, views: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, targets) in [-1, 1] from targets (B, 3, H, W) in [0, 1]: the daemon's degradation
-    with per-sample random brightness and contrast. With `views` > 1, targets are that many views
-    of B / views scenes, one after the other, and each scene's views share its brightness and
-    contrast, as consecutive frames of one camera do."""
+    with per-sample random brightness and contrast; with `recipe.darken`, the photograph itself
+    darkened first, input and target alike (an underexposed picture of the world: the world learns
+    to draw itself dark, not to brighten a dark room). With `views` > 1, targets are that many
+    views of B / views scenes, one after the other, and each scene's views share its brightness,
+    contrast and darkening, as consecutive frames of one camera do."""
     batch = targets.shape[0] // views
     brightness = (torch.rand(batch, generator=rng) * 2 - 1) * recipe.brightness_jitter
     contrast = 1 + (torch.rand(batch, generator=rng) * 2 - 1) * recipe.contrast_jitter
     brightness, contrast = brightness.repeat(views), contrast.repeat(views)
+    if recipe.darken:  # an underexposed photograph of the world: a dark room still draws it
+        gain = 1 - torch.rand(batch, generator=rng) * recipe.darken
+        targets = targets * gain.repeat(views)[:, None, None, None].to(targets)
     degraded = degrade(
         targets, recipe.grayscale, recipe.blur_factor, brightness.to(targets), contrast.to(targets)
     )

@@ -17,3 +17,4 @@ class Degradation:
     scale_range: tuple[float, float] = (1.0, 1.3)
     flips: bool = False  # random left-right and up-down flips: worlds with no up or down
     mirror: bool = False  # random left-right flips only: worlds with a sky above (sea, clouds)
+    darken: float = 0.0  # each pair's photograph × a random gain from 1 − this to 1
