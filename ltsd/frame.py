@@ -17,7 +17,8 @@ class Frame:
     timecode: the sender's NDI timecode (100 ns units) or a source's own sequence-derived one; it is
         copied onto the output frame so downstream tools can measure latency and sync.
     frame_rate: the source's nominal rate, used to pace held frames when the source goes away.
-    received_ns: time.monotonic_ns() when the frame reached ltsd, for the latency figure.
+    received_ns: time.monotonic_ns() when the frame reached ltsd, for the latency figure and the
+        auto exposure's clock (`ltsd render`: the clip's own time).
     """
 
     pixels: np.ndarray

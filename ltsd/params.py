@@ -43,6 +43,11 @@ class LiveParams:
         1.0, 0.0, 4.0, unit="x", group="pre", continuous=True,
         doc="gain around the frame's mean grey, after brightness",
     )  # fmt: skip
+    auto_exposure: bool = setting(
+        False, group="pre",
+        doc="bring a dim or bright camera to a well-exposed mean grey over about a second, "
+        "before the world's levels and these knobs (dim rooms, daylight that changes)",
+    )  # fmt: skip
     world_levels: bool = setting(
         True, group="pre",
         doc="play each world with its own brightness and contrast (in its file) under these knobs",

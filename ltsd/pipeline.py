@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ltsd.errors import ModelError
+from ltsd.exposure import AutoExposure
 from ltsd.frame import Frame
 from ltsd.levels import levelled
 from ltsd.modelstore import LoadedModel, load_model
@@ -136,6 +137,7 @@ class FrameProcessor:
         self._fade_started_ns = 0
         self._fade_ns = 0
         self.on_seen: Callable[[torch.Tensor], None] | None = None  # the preview's, when served
+        self.exposure = AutoExposure()  # followed across frames, so it lives here
 
     @property
     def model(self) -> LoadedModel:
@@ -171,6 +173,8 @@ class FrameProcessor:
         models' outputs are blended by the time elapsed. Then one upscale to the frame.
         """
         params = params or self.params.snapshot()
+        if not params.auto_exposure:
+            self.exposure.reset()
         models = self.models_for_frame()
         width, height = self.fixed_size or (frame.width, frame.height)
         with torch.inference_mode():
@@ -193,6 +197,8 @@ class FrameProcessor:
         resolution = model.info.resolution
         fitted = fitted_input(frame.pixels, resolution, resolution, params.fit, params.grayscale,
                               self.device, frame.layout)  # fmt: skip
+        if params.auto_exposure:
+            fitted = self.exposure.apply(fitted, frame.received_ns)
         played = levelled(params, model.info.levels)
         model_input = finish(fitted, played, model.info.architecture.in_channels)
         seen = to_rgb(model_input)

@@ -75,7 +75,9 @@ def render(
             if stream is None:
                 stream = add_video_stream(container, rate, width, height)
                 audio_stream = _audio_stream(container, input_path) if has_audio else None
-            frame = Frame(pixels, round(seconds * 1e7), rate, 0)
+            frame = Frame(
+                pixels, round(seconds * 1e7), rate, round(seconds * 1e9)
+            )  # the clip's clock
             out = processor.process(frame)
             encode_frame(container, stream, out, written)
             written += 1

@@ -12,7 +12,7 @@ def test_registry_lists_every_live_parameter_with_docs():
     names = [info.name for info in registry()]
     assert names == [
         "fit", "grayscale", "blur_factor", "brightness", "contrast",
-        "world_levels", "mix", "bypass", "freeze", "crossfade", "smoothing",
+        "auto_exposure", "world_levels", "mix", "bypass", "freeze", "crossfade", "smoothing",
     ]  # fmt: skip
     assert all(info.spec.doc for info in registry())
 
