@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from ltsd.modelstore import load_model, model_path
-from ltsd.train.sheet import sheet_rows
+from ltsd.train.sheet import dim_rows, sheet_rows
 from tests.conftest import child_environment
-from tests.helpers.models import MAGENTA, TEAL, two_constant_worlds
+from tests.helpers.models import MAGENTA, TEAL, two_constant_worlds, write_random_model
 
 
 def test_a_world_beside_another_gets_a_fourth_column_of_its_own_output(tmp_path: Path):
@@ -43,3 +43,19 @@ def test_a_missing_world_to_show_beside_is_named_in_one_line(tmp_path: Path):
     lines = ran.stderr.strip().splitlines()
     assert len(lines) == 1 and str(missing) in lines[0], lines
     assert not (tmp_path / "sheet.png").exists()
+
+
+def test_a_dim_sheet_shows_the_dimmed_camera_and_what_auto_exposure_changes(tmp_path: Path):
+    world = load_model(write_random_model(tmp_path, "world"))
+    size = world.info.resolution
+    frame = torch.full((1, 3, size, size), 0.6)
+    frame[..., ::2] = 0.4  # a picture, not a flat field
+    rows = dim_rows(world, [frame], light=0.3)
+    assert rows.shape == (size, 3 * size, 3)
+    camera, world_alone, exposed = (
+        rows[:, i * size : (i + 1) * size].astype(float) for i in range(3)
+    )
+    assert abs(camera.mean() - 0.3 * 0.5 * 255) < 2
+    assert abs(exposed - world_alone).mean() > 1  # the world was shown another grey
+    unchanged = dim_rows(world, [frame * 0.9], light=1.0)  # already a well-exposed 0.45
+    assert abs(unchanged[:, size : 2 * size].astype(float) - unchanged[:, 2 * size :]).mean() < 1
