@@ -156,3 +156,19 @@ def test_realism_by_photograph_puts_its_zero_at_other_photographs(small_world):
     everyday = held_out_crops(inputs, 8, 128)
     assert realism.realism_against(other, everyday, reference, other).score == 0
     assert realism.realism_against(everyday, everyday, reference, other).score == 1
+
+
+def test_held_out_l1_judges_a_darkened_or_mirrored_world_on_the_same_pairs(small_world):
+    """`--darken` and `--mirror` change what a world was shown, not what it is judged on: the
+    same generator scores the same held-out L1 whichever of them its file records."""
+    from dataclasses import replace
+
+    from ltsd.train.evaluate import evaluate
+
+    model, world, _ = small_world
+    plain = evaluate(model, world, crops=8)
+    for recipe in ({"darken": 0.7}, {"mirror": True}, {"darken": 0.7, "mirror": True}):
+        recorded = replace(model, info=replace(model.info, preprocessing=recipe))
+        assert evaluate(recorded, world, crops=8) == plain, recipe
+    flipped = replace(model, info=replace(model.info, preprocessing={"flips": True}))
+    assert evaluate(flipped, world, crops=8) != plain  # the test can tell a recipe apart

@@ -74,8 +74,11 @@ class Evaluation:
 
 
 def evaluate(model: LoadedModel, images: list[torch.Tensor], crops: int) -> Evaluation:
-    """Mean absolute error on a [0, 1] scale over `crops` held-out pairs."""
-    recipe = Degradation(**_recipe_fields(model.info.preprocessing))
+    """Mean absolute error on a [0, 1] scale over `crops` held-out pairs: degraded as the world
+    was trained, but of the photographs as they are (not darkened) and on the crops every world
+    is judged on (no mirror draws), so that worlds trained with and without those compare."""
+    trained = Degradation(**_recipe_fields(model.info.preprocessing))
+    recipe = replace(trained, mirror=False, darken=0.0)
     rng = torch.Generator().manual_seed(HELD_OUT_SEED)
     targets = random_crops(images, crops, model.info.resolution, recipe, rng)
     inputs, _ = make_pairs(targets, recipe, rng)
