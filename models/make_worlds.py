@@ -87,6 +87,7 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # photographs of the sea, are in make_worlds.py at fe940b0). The shipped file's first 2,761 steps
 # were on the old set (as --steps 2500, then --steps 8000), its last 3,239 on this one (from
 # step 2,776 as --steps 6000): this stage trains a close relative of it, not the same file.
+# Session 30: its second stage, --resume from the 6,000-step checkpoint in one sitting.
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -118,7 +119,12 @@ WORLDS: dict[str, list[list[str]]] = {
             WORLD,
         ],
     ],  # (the later --learning-rate wins: a tenth of the default)
-    "ocean": [["--steps", "6000", *FROM_SCRATCH]],  # session 29: the sea photographs alone
+    "ocean": [
+        ["--steps", "6000", *FROM_SCRATCH],  # session 29: the sea photographs alone
+        # session 30: on to 8,000 (the learning rate from half, down to 0) shown dark pictures
+        # of the sea too, mirrored, with twice the pan weight
+        ["--steps", "8000", *FROM_SCRATCH, "--pan-weight", "20", "--mirror", "--darken", "0.7"],
+    ],
     "clouds": [["--steps", "8000", *FROM_SCRATCH]],  # session 26
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
