@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from ltsd.modelstore import load_model, model_path
@@ -59,3 +60,20 @@ def test_a_dim_sheet_shows_the_dimmed_camera_and_what_auto_exposure_changes(tmp_
     assert abs(exposed - world_alone).mean() > 1  # the world was shown another grey
     unchanged = dim_rows(world, [frame * 0.9], light=1.0)  # already a well-exposed 0.45
     assert abs(unchanged[:, size : 2 * size].astype(float) - unchanged[:, 2 * size :]).mean() < 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [(["--dim", "0"], "--dim:"), (["--dim", "0.3", "--beside", "x"], "--beside")],
+)
+def test_a_dim_sheet_asked_for_wrongly_is_one_line_before_any_work(tmp_path: Path, flags, named):
+    folder = two_constant_worlds(tmp_path)
+    ran = subprocess.run(
+        [sys.executable, "-m", "ltsd.train.sheet", "--model", "magenta", "--models-dir",
+         str(folder), *flags, "--output", str(tmp_path / "sheet.png")],
+        capture_output=True, text=True, timeout=120, env=child_environment(),
+    )  # fmt: skip
+    assert ran.returncode == 2, ran.stderr
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], lines
+    assert not (tmp_path / "sheet.png").exists()

@@ -49,8 +49,7 @@ def sheet_rows(
             other = play(beside, frame)[1]
             tiles.append(torch.nn.functional.interpolate(other, size=(size, size), mode="area"))
         rows.append(torch.cat([(tile[0] + 1) / 2 for tile in tiles], dim=2))
-    image = torch.cat(rows, dim=1).clamp(0, 1).mul(255).round().to(torch.uint8)
-    return image.permute(1, 2, 0).numpy()
+    return picture(rows)
 
 
 def dim_rows(model: LoadedModel, frames: list[torch.Tensor], light: float) -> np.ndarray:
@@ -69,7 +68,12 @@ def dim_rows(model: LoadedModel, frames: list[torch.Tensor], light: float) -> np
             made = processor.process(Frame(pixels, 0, Fraction(30), 0))
             tiles.append(bgrx_to_tensor(made, cpu))
         rows.append(torch.cat([tile[0] for tile in tiles], dim=2))
-    image = torch.cat(rows, dim=1).mul(255).round().to(torch.uint8)
+    return picture(rows)
+
+
+def picture(rows: list[torch.Tensor]) -> np.ndarray:
+    """Rows (3, h, W) in [0, 1], one under the other, as (H, W, 3) uint8 RGB for a PNG."""
+    image = torch.cat(rows, dim=1).clamp(0, 1).mul(255).round().to(torch.uint8)
     return image.permute(1, 2, 0).numpy()
 
 
@@ -92,6 +96,12 @@ def main() -> None:
                         help="the photographs at this much of their light: camera | world | "
                         "world with auto_exposure")  # fmt: skip
     args = parser.parse_args()
+    if args.dim is not None and not 0 < args.dim <= 1:
+        raise LtsdError(
+            f"--dim: expected a fraction of the light above 0, at most 1, got {args.dim:g}"
+        )
+    if args.dim is not None and args.beside is not None:
+        raise LtsdError("--dim and --beside: a dim sheet has no column for another world")
     models_dir = ModelConfig(models_dir=args.models_dir).models_path()
     model = load_model(model_path(models_dir, args.model), precision=args.precision)
     beside = None if args.beside is None else load_model(args.beside, precision=args.precision)
@@ -102,10 +112,6 @@ def main() -> None:
         frames = [*scoring_photographs(size).values(), scene_frames(size)[0]]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if args.dim is not None:
-        if not 0 < args.dim <= 1:
-            raise LtsdError(
-                f"--dim: expected a fraction of the light above 0, at most 1, got {args.dim:g}"
-            )
         Image.fromarray(dim_rows(model, frames, args.dim)).save(args.output)
     else:
         Image.fromarray(sheet_rows(model, frames, beside)).save(args.output)
