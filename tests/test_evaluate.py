@@ -58,6 +58,20 @@ def test_the_training_sets_own_speckle_is_measured_against_the_held_out_photogra
     assert ramp.stroke > 1  # a ramp across: horizontal differences only
 
 
+def test_each_held_out_photographs_stroke_is_told_apart():
+    from pathlib import Path
+
+    from ltsd.train.evaluate import stroke_by_photograph
+
+    rows = torch.zeros(3, 96, 96)
+    rows[:, ::4] = 1.0  # horizontal lines: vertical differences only
+    named = {Path("lines_00.jpg"): rows, Path("lines_01.jpg"): rows,
+             Path("posts_00.jpg"): rows.transpose(1, 2)}  # fmt: skip
+    leans = stroke_by_photograph({p: (i * 255).to(torch.uint8) for p, i in named.items()}, 64, 4)
+    assert list(leans) == ["lines", "posts"]  # crops of one photograph counted as one
+    assert leans["lines"] < -1 < 1 < leans["posts"]
+
+
 def test_the_training_photographs_are_judged_on_the_outputs_realism_scale(small_world):
     from ltsd.train.evaluate import realism_over_draws, training_set_scores
 

@@ -3,17 +3,18 @@
     python -m ltsd.train.evaluate [IMAGES_DIR] --model NAME [--models-dir DIR] [--crops 64]
         [--held-out DIR --inputs DIR]
 
-With --held-out (photographs of the world that training never saw) and --inputs (photographs
-of everyday things, `models/make_worlds.py --data-only` makes both), it also judges the world
-against its world with `ltsd.train.realism`'s scores: patch-statistics realism, feature-space
-realism (KID), colour speckle and stroke direction against the held-out photographs', and the
-flicker of a slow pan; patch realism is also split into texture (the pyramid's bands: what the
-world draws) and layout (its low-pass rest: the camera's, by design), with the lowest score a
-world that keeps the camera's layout can reach; with IMAGES_DIR too, the training images' own
-speckle, stroke and realism (the world copies them: a held-out set unlike its training set in
-these moves the bar, not the world; real photographs of the world score well above the
-scale's 0, which is other crops of the same held-out photographs). With --draws, realism is
-also judged with the held-out photographs split by photograph, whose 0 is other photographs.
+With --held-out (photographs of the world that training never saw) and --inputs (photographs of
+everyday things, `models/make_worlds.py --data-only` makes both), it also judges the world against
+its world with `ltsd.train.realism`'s scores: patch-statistics realism, feature-space realism (KID),
+colour speckle and stroke direction against the held-out photographs' (and the range of each
+held-out photograph's own stroke), and the flicker of a slow pan; patch realism is also split into
+texture (the pyramid's bands: what the world draws) and layout (its low-pass rest: the camera's, by
+design), with the lowest score a world that keeps the camera's layout can reach; with IMAGES_DIR
+too, the training images' own speckle, stroke and realism (the world copies them: a held-out set
+unlike its training set in these moves the bar, not the world; real photographs of the world score
+well above the scale's 0, which is other crops of the same held-out photographs). With --draws,
+realism is also judged with the held-out photographs split by photograph, whose 0 is other
+photographs.
 
 - Held-out L1 (needs the world's IMAGES_DIR): the baseline is the degraded input tinted with the
   dataset's mean colour: it already has the right brightness layout and the right average colour,
@@ -296,6 +297,23 @@ def source_photograph(path: Path) -> str:
     return re.sub(r"_\d+$", "", path.stem)
 
 
+def stroke_by_photograph(
+    named: dict[Path, torch.Tensor], size: int, crops: int = 16
+) -> dict[str, float]:
+    """Each held-out source photograph's own stroke direction (`crops` crops of its files, drawn
+    as the evaluation draws): the pooled figure the stroke bar uses is carried by the photographs
+    with the most fine energy, and this shows how far apart the photographs themselves lean."""
+    from ltsd.train import realism
+
+    by_source: dict[str, list[torch.Tensor]] = {}
+    for path, image in named.items():
+        by_source.setdefault(source_photograph(path), []).append(image)
+    return {
+        source: realism.stroke_direction(held_out_crops(images, crops, size))
+        for source, images in sorted(by_source.items())
+    }
+
+
 Halves = tuple[list[torch.Tensor], list[torch.Tensor]]
 
 
@@ -511,6 +529,12 @@ def main() -> None:
             f"{score(patches.best_with_layout)}; patch distance per level, finest to layout: "
             f"photographs' own {_levels(patches.photographs)}, inputs {_levels(patches.inputs)}, "
             f"outputs {_levels(patches.outputs)}"
+        )
+        leans = stroke_by_photograph(named_held_out, model.info.resolution)
+        low, high = min(leans, key=leans.get), max(leans, key=leans.get)
+        print(
+            f"{args.model}: stroke of each held-out photograph alone: {leans[low]:+.2f} ({low})"
+            f" … {leans[high]:+.2f} ({high}) over {len(leans)}"
         )
         print(
             f"{args.model}: fine detail ×{world.fine_detail_ratio:.2f} the photographs'; played "
