@@ -78,6 +78,8 @@ def test_resume_continues_exactly_where_it_stopped(images_dir: Path, tmp_path: P
 
     assert run("straight", 4).returncode == 0
     assert run("resumed", 2).returncode == 0
+    latest = tmp_path / "run-resumed" / "latest" / "resumed.safetensors"
+    assert load_model(latest).info.provenance["steps"] == 2  # playable between sittings
     resumed = run("resumed", 4, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed 'resumed' at step 2" in resumed.stderr
@@ -87,6 +89,13 @@ def test_resume_continues_exactly_where_it_stopped(images_dir: Path, tmp_path: P
     for (key, a), b in zip(straight.generator.state_dict().items(),
                            again.generator.state_dict().values(), strict=True):  # fmt: skip
         assert torch.equal(a, b), f"{key} differs after resume"
+    now = load_model(latest)  # the run folder's world follows the checkpoints
+    assert now.info.provenance["steps"] == 4
+    for (key, a), b in zip(again.generator.state_dict().items(),
+                           now.generator.state_dict().values(), strict=True):  # fmt: skip
+        assert torch.equal(a, b), f"{key}: the run folder's latest world is not the exported one"
+    frame = torch.rand(1, 1, 128, 128) * 2 - 1
+    assert torch.isfinite(now.generator(frame)).all()
 
 
 def test_a_carried_run_is_small_and_goes_on_close_to_where_it_stopped(

@@ -234,6 +234,46 @@ def train(settings: TrainSettings) -> TrainResult:
         step, l1_avg, adversarial_avg = progress["step"], progress["l1"], progress["adversarial"]
         log.info("resumed %r at step %d from %s", settings.name, step, checkpoint)
 
+    def model_info() -> ModelInfo:
+        """What the exported file says of itself, at the step reached so far."""
+        return ModelInfo(
+            name=settings.name,
+            architecture=spec,
+            resolution=settings.resolution,
+            description=f"trained on {settings.images_dir.name} ({_count(len(images), 'image')})",
+            preprocessing=dataclasses.asdict(recipe),
+            provenance={
+                "dataset": settings.images_dir.name,
+                "image_count": len(images),
+                "steps": step,
+                "batch_size": settings.batch_size,
+                "seed": settings.seed,
+                "ndf": settings.ndf,
+                "discriminator_scales": settings.discriminator_scales,
+                "l1_weight": settings.l1_weight,
+                "l1_scale": settings.l1_scale,
+                "feature_matching_weight": settings.feature_matching_weight,
+                "projected_weight": settings.projected_weight if judge else 0.0,
+                "perceptual_weight": settings.perceptual_weight if judge else 0.0,
+                "features": "efficientnet-lite0" if judge else None,
+                "diff_augment": settings.augment and judge is not None,
+                "fine_chroma_weight": settings.fine_chroma_weight,
+                "pan_weight": settings.pan_weight,
+                "texture_weight": settings.texture_weight,
+                "fine_texture_weight": settings.fine_texture_weight,
+                "fine_texture_learning_rate": fine_rate if fine_judge else 0.0,
+                "camera_images": settings.camera_dir.name if settings.camera_dir else None,
+                "camera_image_count": len(camera_images),
+                "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
+                "init_from": settings.init_from.name if settings.init_from else None,
+                "average_decay": settings.average_decay,
+                "learning_rate": settings.learning_rate,
+                "final_l1": round(l1_avg, 5),
+                "final_adversarial": round(adversarial_avg, 5),
+                "trainer": "ltsd train",
+            },
+        )
+
     def save() -> None:
         if not cluster.is_main:
             return
@@ -246,6 +286,8 @@ def train(settings: TrainSettings) -> TrainResult:
             checkpoint, modules, optimizers, rng_states,
             {"step": step, "l1": l1_avg, "adversarial": adversarial_avg},
         )  # fmt: skip
+        # the world as it is now, to play or judge while training goes on
+        save_model(model_path(run_dir / "latest", settings.name), average.module, model_info())
 
     sample_rng = torch.Generator().manual_seed(settings.seed + 1)
     sample_targets = random_crops(images, 3, settings.resolution, recipe, sample_rng)
@@ -353,46 +395,9 @@ def train(settings: TrainSettings) -> TrainResult:
         log.info("interrupted at step %d; checkpointing and exporting", step)
     save()
 
-    info = ModelInfo(
-        name=settings.name,
-        architecture=spec,
-        resolution=settings.resolution,
-        description=f"trained on {settings.images_dir.name} ({_count(len(images), 'image')})",
-        preprocessing=dataclasses.asdict(recipe),
-        provenance={
-            "dataset": settings.images_dir.name,
-            "image_count": len(images),
-            "steps": step,
-            "batch_size": settings.batch_size,
-            "seed": settings.seed,
-            "ndf": settings.ndf,
-            "discriminator_scales": settings.discriminator_scales,
-            "l1_weight": settings.l1_weight,
-            "l1_scale": settings.l1_scale,
-            "feature_matching_weight": settings.feature_matching_weight,
-            "projected_weight": settings.projected_weight if judge else 0.0,
-            "perceptual_weight": settings.perceptual_weight if judge else 0.0,
-            "features": "efficientnet-lite0" if judge else None,
-            "diff_augment": settings.augment and judge is not None,
-            "fine_chroma_weight": settings.fine_chroma_weight,
-            "pan_weight": settings.pan_weight,
-            "texture_weight": settings.texture_weight,
-            "fine_texture_weight": settings.fine_texture_weight,
-            "fine_texture_learning_rate": fine_rate if fine_judge else 0.0,
-            "camera_images": settings.camera_dir.name if settings.camera_dir else None,
-            "camera_image_count": len(camera_images),
-            "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
-            "init_from": settings.init_from.name if settings.init_from else None,
-            "average_decay": settings.average_decay,
-            "learning_rate": settings.learning_rate,
-            "final_l1": round(l1_avg, 5),
-            "final_adversarial": round(adversarial_avg, 5),
-            "trainer": "ltsd train",
-        },
-    )
     path = model_path(settings.models_dir, settings.name)
     if cluster.is_main:
-        save_model(path, average.module, info)
+        save_model(path, average.module, model_info())
         log.info("wrote %s", path)
     cluster.close()
     return TrainResult(path, step, l1_avg, adversarial_avg, exported=cluster.is_main)
