@@ -142,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
         "to the world's photographs' (default 0: none)",
     )
     train.add_argument(
+        "--layout-weight",
+        type=float,
+        default=0.0,
+        help="weight of the same patch loss on the 16 px low-pass rest: the tones and colours of "
+        "the layout, matched to the world's photographs' (default 0: the layout is the camera's)",
+    )
+    train.add_argument(
         "--fine-texture-weight",
         type=float,
         default=0.0,
@@ -407,6 +414,7 @@ def train_command(args: argparse.Namespace) -> int:
         ("--fine-chroma-weight", args.fine_chroma_weight),
         ("--pan-weight", args.pan_weight),
         ("--texture-weight", args.texture_weight),
+        ("--layout-weight", args.layout_weight),
         ("--fine-texture-weight", args.fine_texture_weight),
         ("--camera-weight", args.camera_weight),
     ):
@@ -426,11 +434,14 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a number in (0, 1], got {rate:g}")
     if args.padding == "reflect" and args.upsample == "transposed":
         raise LtsdError("--padding reflect needs --upsample nearest")
-    judges_camera = not args.no_features or args.texture_weight or args.fine_texture_weight
+    judges_camera = (
+        not args.no_features or args.texture_weight or args.layout_weight
+        or args.fine_texture_weight
+    )  # fmt: skip
     if args.camera_images is not None and not judges_camera:
         raise LtsdError(  # without one, nothing judges what the world makes of them
-            "--camera-images needs the feature discriminator, --texture-weight or "
-            "--fine-texture-weight"
+            "--camera-images needs the feature discriminator, --texture-weight, --layout-weight "
+            "or --fine-texture-weight"
         )
     if args.camera_images is not None and not args.camera_images.is_dir():
         raise LtsdError(f"--camera-images: {args.camera_images}: folder not found")
@@ -458,6 +469,7 @@ def train_command(args: argparse.Namespace) -> int:
         fine_chroma_weight=args.fine_chroma_weight,
         pan_weight=args.pan_weight,
         texture_weight=args.texture_weight,
+        layout_weight=args.layout_weight,
         fine_texture_weight=args.fine_texture_weight,
         fine_texture_learning_rate=args.fine_texture_learning_rate,
         camera_dir=args.camera_images,

@@ -40,15 +40,37 @@ def texture_loss(
     real = laplacian_pyramid(ycbcr((reals.detach() + 1) / 2))[:-1]
     total = fakes.new_zeros(())
     for made_band, real_band in zip(made, real, strict=True):  # every band is 32 px or more
-        made_patches = _patches(made_band, PATCHES_PER_SET, generator)
-        real_patches = _patches(real_band, PATCHES_PER_SET, generator)
-        mean = real_patches.mean(dim=(0, 1))
-        spread = real_patches.std(dim=(0, 1)).clamp_min(1e-4)
-        made_flat = ((made_patches - mean) / spread).flatten(1)
-        real_flat = ((real_patches - mean) / spread).flatten(1)
-        directions = torch.randn(made_flat.shape[1], PROJECTIONS, generator=generator)
-        directions = (directions / directions.norm(dim=0, keepdim=True)).to(made_flat)
-        made_sorted = (made_flat @ directions).sort(dim=0).values
-        real_sorted = (real_flat @ directions).sort(dim=0).values
-        total = total + (made_sorted - real_sorted).abs().mean()
+        total = total + _sliced_distance(made_band, real_band, generator)
     return total / max(1, len(made))
+
+
+def layout_loss(
+    fakes: torch.Tensor, reals: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """The same distance on the low-pass rest alone (16 px: the tones and colours of where the
+    bright and dark masses are), which `texture_loss` leaves to the camera.
+
+    Why: over everyday things most of a world's distance from its photographs is there (ocean:
+    three quarters, models/README.md session 32), and the one lever that moved it, dark pictures
+    of the world, did so only indirectly."""
+    made = laplacian_pyramid(ycbcr((fakes + 1) / 2))[-1]
+    real = laplacian_pyramid(ycbcr((reals.detach() + 1) / 2))[-1]
+    return _sliced_distance(made, real, generator)
+
+
+def _sliced_distance(
+    made_band: torch.Tensor, real_band: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Mean |sorted projections| difference of PATCHES_PER_SET patches of each band, both scaled
+    by the real patches' spread."""
+    made_patches = _patches(made_band, PATCHES_PER_SET, generator)
+    real_patches = _patches(real_band, PATCHES_PER_SET, generator)
+    mean = real_patches.mean(dim=(0, 1))
+    spread = real_patches.std(dim=(0, 1)).clamp_min(1e-4)
+    made_flat = ((made_patches - mean) / spread).flatten(1)
+    real_flat = ((real_patches - mean) / spread).flatten(1)
+    directions = torch.randn(made_flat.shape[1], PROJECTIONS, generator=generator)
+    directions = (directions / directions.norm(dim=0, keepdim=True)).to(made_flat)
+    made_sorted = (made_flat @ directions).sort(dim=0).values
+    real_sorted = (real_flat @ directions).sort(dim=0).values
+    return (made_sorted - real_sorted).abs().mean()

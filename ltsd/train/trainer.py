@@ -59,7 +59,7 @@ from ltsd.train.projected import (
     perceptual_loss,
 )
 from ltsd.train.steady import MAX_SHIFT, pan_consistency_loss, pan_offsets, two_views
-from ltsd.train.texture import texture_loss
+from ltsd.train.texture import layout_loss, texture_loss
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class TrainSettings:
     fine_chroma_weight: float = 100.0  # ltsd.train.chroma: what removed the colour speckle
     pan_weight: float = 0.0  # ltsd.train.steady: outputs of two moved views must agree
     texture_weight: float = 0.0  # ltsd.train.texture: patch statistics at every scale
+    layout_weight: float = 0.0  # ltsd.train.texture: and of the 16 px low-pass rest
     fine_texture_weight: float = 0.0  # ltsd.train.fine_texture: a judge of the 1–4 px detail
     fine_texture_learning_rate: float | None = None  # None: learning_rate, as everything else
     # photographs of what the camera will see, not of the world: only the feature discriminator
@@ -260,6 +261,7 @@ def train(settings: TrainSettings) -> TrainResult:
                 "fine_chroma_weight": settings.fine_chroma_weight,
                 "pan_weight": settings.pan_weight,
                 "texture_weight": settings.texture_weight,
+                "layout_weight": settings.layout_weight,
                 "fine_texture_weight": settings.fine_texture_weight,
                 "fine_texture_learning_rate": fine_rate if fine_judge else 0.0,
                 "camera_images": settings.camera_dir.name if settings.camera_dir else None,
@@ -278,7 +280,7 @@ def train(settings: TrainSettings) -> TrainResult:
         if not cluster.is_main:
             return
         rng_states = {"data": rng.get_state(), "torch": torch.get_rng_state()}
-        if settings.texture_weight:
+        if settings.texture_weight or settings.layout_weight:
             rng_states["texture"] = texture_rng.get_state()
         if judge is not None:
             rng_states["augment"] = judge.rng.get_state()
@@ -358,6 +360,10 @@ def train(settings: TrainSettings) -> TrainResult:
                 g_loss = g_loss + settings.pan_weight * pan
             if settings.texture_weight:
                 g_loss = g_loss + settings.texture_weight * texture_loss(
+                    every_fake, targets, texture_rng
+                )
+            if settings.layout_weight:
+                g_loss = g_loss + settings.layout_weight * layout_loss(
                     every_fake, targets, texture_rng
                 )
             if fine_judge is not None:
