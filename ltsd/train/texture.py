@@ -52,7 +52,8 @@ def layout_loss(
 
     Why: over everyday things most of a world's distance from its photographs is there (ocean:
     three quarters, models/README.md session 32), and the one lever that moved it, dark pictures
-    of the world, did so only indirectly."""
+    of the world, did so only indirectly. Measured since: it did not move ocean (its reference,
+    the batch's few crops, is mostly noise at this level; models/README.md sessions 32–33)."""
     made = laplacian_pyramid(ycbcr((fakes + 1) / 2))[-1]
     real = laplacian_pyramid(ycbcr((reals.detach() + 1) / 2))[-1]
     return _sliced_distance(made, real, generator)
