@@ -8,8 +8,9 @@ from the network at run time:
   textures.json; models/credits/space.txt lists every file used);
 - ocean and clouds: endless-sky-data's public-domain landscape photographs (sea, water, beach;
   sky, fog), per the package's copyright file, a quarter of each held out for evaluation;
-- flowers: mate-backgrounds' flower and leaf close-ups (GPL-2+) and scikit-learn's flower.jpg
-  (CC BY 2.0), each cut into many crops at several zooms: the weakest set, eight photographs;
+  ocean-sea-heldout, for evaluation only: ocean's held-out photographs without the crops;
+- flowers: real flower photographs (lxqt-themes, libjxl-testdata, mate-backgrounds,
+  scikit-learn's flower.jpg), each cut into many crops at several zooms, three held out;
 - fire: rendered here from seeded fractal noise (no free set of fire photographs is packaged);
 - clouds-skies, for evaluation only: clouds' held-out photographs and the skies of 13 of
   0ad-data's sky panoramas (CC BY-SA 3.0), 17 source photographs to split by photograph.
@@ -323,6 +324,19 @@ def ocean_images(folder: Path) -> list[str]:
             )
             lines.append(f"{name} (16 crops, {role}): {credit}")
     return lines
+
+
+def sea_held_out(folder: Path) -> Path:
+    """FOLDER-sea-heldout: ocean's held-out sea, water and beach photographs alone, without the
+    two wallpapers' crops (kept in FOLDER-heldout for the older tables): what every ocean has
+    been judged on since session 30 (models/README.md)."""
+    sea = folder.parent / f"{folder.name}-sea-heldout"
+    shutil.rmtree(sea, ignore_errors=True)
+    sea.mkdir(parents=True)
+    for path in sorted(held_out(folder).glob("*.jpg")):
+        if path.name.startswith(("sea", "water", "beach")):
+            shutil.copy(path, sea / path.name)
+    return sea
 
 
 def clouds_images(folder: Path) -> list[str]:
@@ -646,6 +660,8 @@ def main() -> None:
             make_data(name, images)
         if name == "clouds":  # a wider held-out set, for evaluation only
             make_data("clouds-skies", data_dir / "clouds-skies")
+        if name == "ocean":  # its held-out sea photographs alone, for evaluation
+            sea_held_out(images)
         if args.data_only:
             continue
         for index, stage in enumerate(stages):
