@@ -305,12 +305,15 @@ OCEAN_WALLPAPERS = (
 OCEAN_EARLIER_STEPS = 2761  # the shipped ocean's first steps, on the five as well (its credits)
 
 
+SEA_PREFIXES = ("sea", "water", "beach")  # ocean's endless-sky-data photographs, by name
+
+
 def ocean_images(folder: Path) -> list[str]:
     """endless-sky-data's public-domain sea, water and beach photographs, a quarter held out,
     and 16 crops each of two plasma-workspace-wallpapers water photographs, held out."""
     import tempfile
 
-    lines = split_land_images(folder, ("sea", "water", "beach"))
+    lines = split_land_images(folder, SEA_PREFIXES)
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as discarded:
         for name, credit, spare in OCEAN_WALLPAPERS:
@@ -334,7 +337,7 @@ def sea_held_out(folder: Path) -> Path:
     shutil.rmtree(sea, ignore_errors=True)
     sea.mkdir(parents=True)
     for path in sorted(held_out(folder).glob("*.jpg")):
-        if path.name.startswith(("sea", "water", "beach")):
+        if path.name.startswith(SEA_PREFIXES):
             shutil.copy(path, sea / path.name)
     return sea
 
