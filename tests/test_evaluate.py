@@ -137,6 +137,8 @@ def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(small_
     detail = realism.fine_detail(held_out_crops(world, 16, 128))
     assert scores.fine_detail_ratio == pytest.approx(realism.fine_detail(made) / detail)
     assert scores.own_fine_detail_ratio == pytest.approx(realism.fine_detail(own) / detail)
+    assert scores.streaks == pytest.approx(realism.streaks(made))
+    assert scores.photo_streaks == pytest.approx(realism.streaks(held_out_crops(world, 16, 128)))
 
 
 def test_realism_by_photograph_puts_its_zero_at_other_photographs(small_world):

@@ -6,8 +6,9 @@
 With --held-out (photographs of the world that training never saw) and --inputs (photographs of
 everyday things, `models/make_worlds.py --data-only` makes both), it also judges the world against
 its world with `ltsd.train.realism`'s scores: patch-statistics realism, feature-space realism (KID),
-colour speckle and stroke direction against the held-out photographs' (and the range of each
-held-out photograph's own stroke), and the flicker of a slow pan; patch realism is also split into
+colour speckle, stroke direction and streaks (short vertical columns, long horizontal smears)
+against the held-out photographs' (and the range of each held-out photograph's own stroke), and
+the flicker of a slow pan; patch realism is also split into
 texture (the pyramid's bands: what the world draws) and layout (its low-pass rest: the camera's, by
 design), with the lowest score a world that keeps the camera's layout can reach; with IMAGES_DIR
 too, the training images' own speckle, stroke and realism (the world copies them: a held-out set
@@ -189,6 +190,8 @@ class WorldScores:
     speckle_ratio: float  # outputs' fine chroma / luma over the photographs'
     stroke: float  # outputs' log10 horizontal / vertical fine-gradient energy
     photo_stroke: float
+    streaks: tuple[float, float]  # share of tiles streaked (down, along): columns, smears
+    photo_streaks: tuple[float, float]
     flicker: float
     fine_detail_ratio: float  # outputs' finest-band luma energy over the photographs'
     # the world played on the other half of its own held-out photographs, judged as the outputs
@@ -262,6 +265,8 @@ def world_scores(
         speckle_ratio=realism.speckle(made) / realism.speckle(photographs),
         stroke=realism.stroke_direction(made),
         photo_stroke=realism.stroke_direction(photographs),
+        streaks=realism.streaks(made),
+        photo_streaks=realism.streaks(photographs),
         flicker=pan_flicker(model, inputs),
         fine_detail_ratio=realism.fine_detail(made) / photo_detail,
         own_levels=tuple(realism.level_distances(own, reference)),
@@ -529,6 +534,11 @@ def main() -> None:
             f"{score(patches.best_with_layout)}; patch distance per level, finest to layout: "
             f"photographs' own {_levels(patches.photographs)}, inputs {_levels(patches.inputs)}, "
             f"outputs {_levels(patches.outputs)}"
+        )
+        print(
+            f"{args.model}: streaks: {world.streaks[0]:.1%} of its tiles repeat their detail "
+            f"down the columns, {world.streaks[1]:.1%} along the rows (photographs "
+            f"{world.photo_streaks[0]:.1%}, {world.photo_streaks[1]:.1%})"
         )
         leans = stroke_by_photograph(named_held_out, model.info.resolution)
         low, high = min(leans, key=leans.get), max(leans, key=leans.get)

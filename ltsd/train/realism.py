@@ -7,6 +7,12 @@ Every function takes (N, 3, H, W) RGB in [0, 1]:
 - `stroke_direction`: log10 of horizontal over vertical fine-gradient energy of the luma. Sea
   photographs are dominated by horizontal wave crests (vertical gradients: about −0.4); vertical
   streaks push it toward 0 or above.
+- `streaks`: the share of small tiles whose fine luma detail repeats itself a few pixels further
+  down each column (and along each row). Photographs of the sea have almost none down (their
+  glints and crests are short: 0.5–1 % of tiles); a world that cuts its rocks and water into
+  short vertical columns has five to ten times that, which `stroke_direction` cannot tell from
+  choppy water (models/README.md, sessions 31 and 36). Along the rows it says how much of the
+  picture is horizontal smears.
 - `fine_detail`: the energy (root mean square) of the luma's finest band: how much 1–2 px
   detail a set has. Judged as a ratio to the photographs': a world that paints smooth surfaces
   where photographs have grain, edges and foliage reads well under 1.
@@ -87,6 +93,37 @@ def stroke_direction(images: torch.Tensor) -> float:
     horizontal = (fine[..., :, 1:] - fine[..., :, :-1]).square().mean()
     vertical = (fine[..., 1:, :] - fine[..., :-1, :]).square().mean()
     return float(torch.log10(horizontal.clamp_min(1e-12) / vertical.clamp_min(1e-12)))
+
+
+STREAK_LAG = 6  # px at the model's size: longer than a glint, shorter than a column
+STREAK_TILE = 32  # px: a column is local (a cliff, a rock), so it is looked for tile by tile
+STREAK_CORRELATION = 0.3  # a tile whose detail repeats this much STREAK_LAG px on is streaked
+
+
+def streaks(images: torch.Tensor) -> tuple[float, float]:
+    """(down, along): the share of STREAK_TILE-px tiles whose luma detail (the luma minus its
+    centred 5×5 average) correlates above STREAK_CORRELATION with itself STREAK_LAG px down
+    each column, and along each row."""
+    luma = ycbcr(images.double())[:, :1]
+    fine = luma - F.avg_pool2d(F.pad(luma, (2, 2, 2, 2), mode="reflect"), 5, stride=1)
+    lag = STREAK_LAG
+    down = _tile_correlations(fine[..., :-lag, :], fine[..., lag:, :])
+    along = _tile_correlations(fine[..., :, :-lag], fine[..., :, lag:])
+    return tuple(float((r > STREAK_CORRELATION).double().mean()) for r in (down, along))
+
+
+def _tile_correlations(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation of `a` with `b` (N, 1, H, W) within each STREAK_TILE² tile."""
+    height = a.shape[-2] - a.shape[-2] % STREAK_TILE
+    width = a.shape[-1] - a.shape[-1] % STREAK_TILE
+    a, b = a[..., :height, :width], b[..., :height, :width]
+
+    def mean(x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(x, STREAK_TILE)
+
+    covariance = mean(a * b) - mean(a) * mean(b)
+    variances = (mean(a * a) - mean(a).square()) * (mean(b * b) - mean(b).square())
+    return (covariance / variances.clamp_min(1e-12).sqrt()).flatten()
 
 
 def patches_at(
