@@ -190,7 +190,7 @@ class WorldScores:
     speckle_ratio: float  # outputs' fine chroma / luma over the photographs'
     stroke: float  # outputs' log10 horizontal / vertical fine-gradient energy
     photo_stroke: float
-    streaks: tuple[float, float]  # share of tiles streaked (down, along): columns, smears
+    streaks: tuple[float, float]  # share of tiles: (vertical columns, horizontal smears)
     photo_streaks: tuple[float, float]
     flicker: float
     fine_detail_ratio: float  # outputs' finest-band luma energy over the photographs'
@@ -536,9 +536,9 @@ def main() -> None:
             f"outputs {_levels(patches.outputs)}"
         )
         print(
-            f"{args.model}: streaks: {world.streaks[0]:.1%} of its tiles repeat their detail "
-            f"down the columns, {world.streaks[1]:.1%} along the rows (photographs "
-            f"{world.photo_streaks[0]:.1%}, {world.photo_streaks[1]:.1%})"
+            f"{args.model}: streaks: {world.streaks[0]:.1%} of its tiles are vertical columns, "
+            f"{world.streaks[1]:.1%} horizontal smears (photographs {world.photo_streaks[0]:.1%},"
+            f" {world.photo_streaks[1]:.1%})"
         )
         leans = stroke_by_photograph(named_held_out, model.info.resolution)
         low, high = min(leans, key=leans.get), max(leans, key=leans.get)

@@ -8,11 +8,10 @@ Every function takes (N, 3, H, W) RGB in [0, 1]:
   photographs are dominated by horizontal wave crests (vertical gradients: about −0.4); vertical
   streaks push it toward 0 or above.
 - `streaks`: the share of small tiles whose fine luma detail repeats itself a few pixels further
-  down each column (and along each row). Photographs of the sea have almost none down (their
-  glints and crests are short: 0.5–1 % of tiles); a world that cuts its rocks and water into
-  short vertical columns has five to ten times that, which `stroke_direction` cannot tell from
-  choppy water (models/README.md, sessions 31 and 36). Along the rows it says how much of the
-  picture is horizontal smears.
+  down each column much more than along each row (columns), and the other way round (smears).
+  Photographs of the sea have almost no columns (0.1 % of tiles: their glints are short); a
+  world that cuts its rocks and water into short vertical columns has 3–4 %, which
+  `stroke_direction` cannot tell from choppy water (models/README.md, sessions 31 and 36).
 - `fine_detail`: the energy (root mean square) of the luma's finest band: how much 1–2 px
   detail a set has. Judged as a ratio to the photographs': a world that paints smooth surfaces
   where photographs have grain, edges and foliage reads well under 1.
@@ -97,19 +96,23 @@ def stroke_direction(images: torch.Tensor) -> float:
 
 STREAK_LAG = 6  # px at the model's size: longer than a glint, shorter than a column
 STREAK_TILE = 32  # px: a column is local (a cliff, a rock), so it is looked for tile by tile
-STREAK_CORRELATION = 0.3  # a tile whose detail repeats this much STREAK_LAG px on is streaked
+STREAK_EXCESS = 0.3  # a tile whose detail repeats this much more down than along is a column
 
 
 def streaks(images: torch.Tensor) -> tuple[float, float]:
-    """(down, along): the share of STREAK_TILE-px tiles whose luma detail (the luma minus its
-    centred 5×5 average) correlates above STREAK_CORRELATION with itself STREAK_LAG px down
-    each column, and along each row."""
+    """(columns, smears): the share of STREAK_TILE-px tiles whose luma detail (the luma minus
+    its centred 5×5 average) correlates with itself STREAK_LAG px down each column by more than
+    STREAK_EXCESS above its correlation STREAK_LAG px along each row; and the other way round.
+    Compared with each other, not alone: a smooth tile repeats itself both ways."""
     luma = ycbcr(images.double())[:, :1]
     fine = luma - F.avg_pool2d(F.pad(luma, (2, 2, 2, 2), mode="reflect"), 5, stride=1)
     lag = STREAK_LAG
-    down = _tile_correlations(fine[..., :-lag, :], fine[..., lag:, :])
-    along = _tile_correlations(fine[..., :, :-lag], fine[..., :, lag:])
-    return tuple(float((r > STREAK_CORRELATION).double().mean()) for r in (down, along))
+    origin = fine[..., :-lag, :-lag]
+    down = _tile_correlations(origin, fine[..., lag:, :-lag])
+    along = _tile_correlations(origin, fine[..., :-lag, lag:])
+    columns = float((down - along > STREAK_EXCESS).double().mean())
+    smears = float((along - down > STREAK_EXCESS).double().mean())
+    return columns, smears
 
 
 def _tile_correlations(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
