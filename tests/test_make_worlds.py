@@ -40,3 +40,23 @@ def test_every_stage_parses_and_the_last_makes_the_shipped_generator(name: str):
     assert last.steps == info.provenance["steps"]
     init_from = info.provenance.get("init_from")
     assert (last.init_from is not None) == (init_from is not None)
+
+
+def test_the_sea_held_out_folder_keeps_the_sea_photographs_and_drops_the_wallpaper_crops(
+    tmp_path: Path,
+):
+    script = make_worlds()
+    ocean = tmp_path / "ocean"
+    held = script.held_out(ocean)
+    held.mkdir(parents=True)
+    for name in ("sea4.jpg", "water2.jpg", "beach3.jpg", "summer_1am_00.jpg", "sky1.jpg"):
+        (held / name).write_bytes(name.encode())
+    stale = tmp_path / "ocean-sea-heldout"
+    stale.mkdir()
+    (stale / "sea9.jpg").write_bytes(b"from an earlier split")
+
+    sea = script.sea_held_out(ocean)
+
+    assert sea == stale
+    assert sorted(path.name for path in sea.iterdir()) == ["beach3.jpg", "sea4.jpg", "water2.jpg"]
+    assert (sea / "sea4.jpg").read_bytes() == b"sea4.jpg"
