@@ -134,11 +134,12 @@ def test_world_scores_also_play_the_world_on_its_own_held_out_photographs(small_
     assert scores.own_levels == tuple(realism.level_distances(own, reference))
     assert len(scores.own_levels) == len(scores.patches.outputs)
     made = played(model, held_out_crops(inputs, 8, 128))
-    detail = realism.fine_detail(held_out_crops(world, 16, 128))
+    photographs = held_out_crops(world, 16, 128)
+    detail = realism.fine_detail(photographs)
     assert scores.fine_detail_ratio == pytest.approx(realism.fine_detail(made) / detail)
     assert scores.own_fine_detail_ratio == pytest.approx(realism.fine_detail(own) / detail)
     assert scores.streaks == pytest.approx(realism.streaks(made))
-    assert scores.photo_streaks == pytest.approx(realism.streaks(held_out_crops(world, 16, 128)))
+    assert scores.photo_streaks == pytest.approx(realism.streaks(photographs))
 
 
 def test_realism_by_photograph_puts_its_zero_at_other_photographs(small_world):
