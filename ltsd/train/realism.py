@@ -103,7 +103,9 @@ def streaks(images: torch.Tensor) -> tuple[float, float]:
     """(columns, smears): the share of STREAK_TILE-px tiles whose luma detail (the luma minus
     its centred 5×5 average) correlates with itself STREAK_LAG px down each column by more than
     STREAK_EXCESS above its correlation STREAK_LAG px along each row; and the other way round.
-    Compared with each other, not alone: a smooth tile repeats itself both ways."""
+    Compared with each other, not alone: a smooth tile repeats itself both ways. The average is
+    centred, not `fine_texture.fine_bands`' 4 px blocks: their grid, read 6 px on, sent the sea
+    photographs' figure below 0 and the shipped ocean's further (models/README.md, session 36)."""
     luma = ycbcr(images.double())[:, :1]
     fine = luma - F.avg_pool2d(F.pad(luma, (2, 2, 2, 2), mode="reflect"), 5, stride=1)
     lag = STREAK_LAG
