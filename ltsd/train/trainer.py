@@ -19,7 +19,6 @@ discriminator of the 1–4 px detail alone (`ltsd.train.fine_texture`).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import os
@@ -40,6 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ltsd.errors import LtsdError
 from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator
 from ltsd.modelstore import ModelInfo, load_trained, model_path, save_model
+from ltsd.train.average import WeightAverage
 from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
 from ltsd.train.chroma import fine_chroma_excess, fine_chroma_loss
 from ltsd.train.data import Degradation, load_images, make_pairs, random_crops
@@ -62,6 +62,12 @@ from ltsd.train.steady import MAX_SHIFT, pan_consistency_loss, pan_offsets, two_
 from ltsd.train.texture import layout_loss, texture_loss
 
 log = logging.getLogger(__name__)
+
+# the exported average's batch-norm statistics are measured on this many batches at every save
+# (~10 s at ngf 16 on one thread, every 500 steps), drawn with their own seed: the training's
+# crops, and so a resumed run, are the same as without them
+STATISTICS_BATCHES = 25
+STATISTICS_SEED = 104_729
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,47 @@ class TrainResult:
     l1: float
     adversarial: float
     exported: bool = True  # False on the non-zero ranks of a torchrun job
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One step's generator inputs: the world's crops degraded (`inputs`, with `targets`; two
+    views of each scene when `offsets` says how the second moved) and the camera's (no targets)."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    camera_inputs: torch.Tensor
+    offsets: tuple[int, int] | None
+
+    @property
+    def generator_inputs(self) -> torch.Tensor:
+        """What the generator sees in one batch-norm batch: the world's crops, then the camera's."""
+        return torch.cat([self.inputs, self.camera_inputs])
+
+
+def draw_batch(
+    images: list[torch.Tensor],
+    camera_images: list[torch.Tensor],
+    settings: TrainSettings,
+    rng: torch.Generator,
+    device: torch.device,
+) -> Batch:
+    """A training step's crops, drawn from `rng` in a fixed order (a resumed run draws the same)."""
+    recipe, size = settings.recipe, settings.resolution
+    offsets = None
+    if settings.pan_weight:
+        wide = random_crops(images, settings.batch_size, size, recipe, rng, margin=MAX_SHIFT)
+        offsets = pan_offsets(rng)
+        views = two_views(wide, size, offsets).to(device)
+        inputs, targets = make_pairs(views, recipe, rng, views=2)
+    else:
+        targets = random_crops(images, settings.batch_size, size, recipe, rng)
+        inputs, targets = make_pairs(targets.to(device), recipe, rng)
+    camera_inputs = inputs[:0]
+    if camera_images:  # judged in the same batch-norm batch as the world's own crops
+        seen = random_crops(camera_images, settings.batch_size, size, recipe, rng)
+        camera_inputs, _ = make_pairs(seen.to(device), recipe, rng)
+    return Batch(inputs, targets, camera_inputs, offsets)
 
 
 def _load_limit(settings: TrainSettings) -> int:
@@ -279,6 +326,12 @@ def train(settings: TrainSettings) -> TrainResult:
     def save() -> None:
         if not cluster.is_main:
             return
+        # the average's own batch-norm statistics (ltsd.train.average), from crops of its own
+        statistics_rng = torch.Generator().manual_seed(settings.seed + STATISTICS_SEED + step)
+        average.measure_statistics(
+            draw_batch(images, camera_images, settings, statistics_rng, device).generator_inputs
+            for _ in range(STATISTICS_BATCHES)
+        )
         rng_states = {"data": rng.get_state(), "torch": torch.get_rng_state()}
         if settings.texture_weight or settings.layout_weight:
             rng_states["texture"] = texture_rng.get_state()
@@ -303,26 +356,12 @@ def train(settings: TrainSettings) -> TrainResult:
     try:
         while not cluster.all_agree(progress_line.finished(step) or ctrl_c.requested.is_set()):
             set_learning_rate(rates, settings, step)
-            if settings.pan_weight:
-                wide = random_crops(images, settings.batch_size, settings.resolution, recipe, rng,
-                                    margin=MAX_SHIFT)  # fmt: skip
-                offsets = pan_offsets(rng)
-                views = two_views(wide, settings.resolution, offsets).to(device)
-                inputs, targets = make_pairs(views, recipe, rng, views=2)
-            else:
-                targets = random_crops(
-                    images, settings.batch_size, settings.resolution, recipe, rng
-                )
-                inputs, targets = make_pairs(targets.to(device), recipe, rng)
-            camera_inputs = inputs[:0]
-            if camera_images:  # judged in the same batch-norm batch as the world's own crops
-                seen = random_crops(camera_images, settings.batch_size, settings.resolution,
-                                    recipe, rng)  # fmt: skip
-                camera_inputs, _ = make_pairs(seen.to(device), recipe, rng)
+            batch = draw_batch(images, camera_images, settings, rng, device)
+            inputs, targets, camera_inputs = batch.inputs, batch.targets, batch.camera_inputs
             made = generator(torch.cat([inputs, camera_inputs]))
             made, camera_fakes = made[: len(inputs)], made[len(inputs) :]
-            if settings.pan_weight:
-                pan = pan_consistency_loss(made, offsets)
+            if batch.offsets is not None:
+                pan = pan_consistency_loss(made, batch.offsets)
             fakes, inputs, targets = (t[: settings.batch_size] for t in (made, inputs, targets))
             every_fake = torch.cat([fakes, camera_fakes])  # of the world's crops, then the camera's
 
@@ -528,26 +567,6 @@ def set_learning_rate(
     for optimizer, rate in optimizers.items():
         for group in optimizer.param_groups:
             group["lr"] = rate * max(scale, 0.0)
-
-
-class WeightAverage:
-    """An exponential moving average of a generator's weights (batch-norm statistics copied).
-
-    The decay ramps up from 0 (`(1 + step) / (10 + step)`), so early averages are not dominated
-    by the random initialisation.
-    """
-
-    def __init__(self, generator: nn.Module, decay: float) -> None:
-        self.module = copy.deepcopy(generator).eval().requires_grad_(False)
-        self.decay = decay
-
-    @torch.no_grad()
-    def update(self, generator: nn.Module, step: int) -> None:
-        decay = min(self.decay, (1 + step) / (10 + step))
-        for averaged, current in zip(self.module.parameters(), generator.parameters(), strict=True):
-            averaged.lerp_(current, 1.0 - decay)
-        for averaged, current in zip(self.module.buffers(), generator.buffers(), strict=True):
-            averaged.copy_(current)
 
 
 def write_sample_sheet(
