@@ -181,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--models-dir) instead of from scratch; its discriminators start fresh. Needs the same "
         "generator size; ignored with --resume (the checkpoint holds the weights)",
     )
+    train.add_argument(
+        "--discriminator-warmup",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="the first STEPS steps train only the discriminators, the generator held still: "
+        "fresh ones beside an --init-from world learn to judge it first (default 0)",
+    )
     train.add_argument("--learning-rate", type=float, default=2e-4,
                        help="Adam's rate, held for the first half of --steps, then decayed to 0 "
                             "(default 0.0002; lower for --init-from)")  # fmt: skip
@@ -427,6 +435,8 @@ def train_command(args: argparse.Namespace) -> int:
             raise LtsdError(f"{flag}: expected a number from 0 to under 1, got {value:g}")
     if steps is not None and steps < 1:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
+    if (warmup := args.discriminator_warmup) < 0:
+        raise LtsdError(f"--discriminator-warmup: expected 0 or more steps, got {warmup}")
     rates = {"--learning-rate": args.learning_rate,
              "--fine-texture-learning-rate": args.fine_texture_learning_rate}  # fmt: skip
     for flag, rate in rates.items():
@@ -475,6 +485,7 @@ def train_command(args: argparse.Namespace) -> int:
         camera_dir=args.camera_images,
         camera_weight=args.camera_weight,
         init_from=world_file(args.init_from, models_dir) if args.init_from else None,
+        discriminator_warmup=args.discriminator_warmup,
         learning_rate=args.learning_rate,
         device=pick_device(args.device),
         seed=args.seed,

@@ -45,6 +45,27 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
     assert provenance["learning_rate"] == 5e-5
 
 
+def test_a_discriminator_warmup_holds_the_generator_still_then_lets_it_learn(
+    images_dir: Path,  # noqa: F811
+    tmp_path: Path,
+):
+    common = ("train", str(images_dir), "--models-dir", str(tmp_path), "--no-features", *TINY)
+    made = run_ltsd(*common, "--name", "first", "--steps", "2", "--run-dir", str(tmp_path / "a"))
+    assert made.returncode == 0, made.stderr
+    for name, warmup in (("held", "2"), ("moved", "1")):
+        continued = run_ltsd(*common, "--name", name, "--steps", "2", "--init-from", "first",
+                             "--discriminator-warmup", warmup,
+                             "--run-dir", str(tmp_path / name))  # fmt: skip
+        assert continued.returncode == 0, continued.stderr
+    first = tmp_path / "first.safetensors"
+    assert largest_difference(first, tmp_path / "held.safetensors") == 0.0  # two steps held
+    assert largest_difference(first, tmp_path / "moved.safetensors") > 0.0  # one held, one not
+    assert load_trained(tmp_path / "held.safetensors")[0].provenance["discriminator_warmup"] == 2
+    wrong = run_ltsd(*common, "--name", "x", "--discriminator-warmup", "-3")
+    assert wrong.returncode != 0 and "--discriminator-warmup" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
 def test_init_from_a_missing_or_different_world_is_one_line(
     images_dir: Path,  # noqa: F811
     tmp_path: Path,

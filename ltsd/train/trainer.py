@@ -111,6 +111,9 @@ class TrainSettings:
     # a model file whose generator this training starts from (its discriminators start fresh):
     # a world goes on learning with a new recipe or new images without its run folder
     init_from: Path | None = None
+    # steps at a run's start in which only the discriminators learn: fresh ones beside a
+    # trained (--init-from) generator first learn to judge it before it answers them
+    discriminator_warmup: int = 0
     learning_rate: float = 2e-4
     average_decay: float = 0.999
     log_every: int = 50
@@ -315,6 +318,7 @@ def train(settings: TrainSettings) -> TrainResult:
                 "camera_image_count": len(camera_images),
                 "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
                 "init_from": settings.init_from.name if settings.init_from else None,
+                "discriminator_warmup": settings.discriminator_warmup,
                 "average_decay": settings.average_decay,
                 "learning_rate": settings.learning_rate,
                 "final_l1": round(l1_avg, 5),
@@ -356,6 +360,9 @@ def train(settings: TrainSettings) -> TrainResult:
     try:
         while not cluster.all_agree(progress_line.finished(step) or ctrl_c.requested.is_set()):
             set_learning_rate(rates, settings, step)
+            if step < settings.discriminator_warmup:  # the generator holds still meanwhile
+                for group in g_optimizer.param_groups:
+                    group["lr"] = 0.0
             batch = draw_batch(images, camera_images, settings, rng, device)
             inputs, targets, camera_inputs = batch.inputs, batch.targets, batch.camera_inputs
             made = generator(torch.cat([inputs, camera_inputs]))
