@@ -364,8 +364,8 @@ def train(settings: TrainSettings) -> TrainResult:
                 for group in g_optimizer.param_groups:
                     group["lr"] = 0.0
             batch = draw_batch(images, camera_images, settings, rng, device)
-            inputs, targets, camera_inputs = batch.inputs, batch.targets, batch.camera_inputs
-            made = generator(torch.cat([inputs, camera_inputs]))
+            inputs, targets = batch.inputs, batch.targets
+            made = generator(batch.generator_inputs)
             made, camera_fakes = made[: len(inputs)], made[len(inputs) :]
             if batch.offsets is not None:
                 pan = pan_consistency_loss(made, batch.offsets)
