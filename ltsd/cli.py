@@ -219,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", type=Path, help="checkpoints and sample sheets (default: "
                        "runs/NAME)")  # fmt: skip
     train.add_argument("--checkpoint-every", type=int, default=500, help="steps (default 500)")
+    train.add_argument(
+        "--statistics-batches",
+        type=int,
+        default=25,
+        metavar="N",
+        help="batches on which each save measures the exported world's batch-norm statistics; "
+        "0 keeps the training's running ones (default 25)",
+    )
     train.set_defaults(handler=train_command)
 
     bench = commands.add_parser("bench", help="measure generator speed; prints a markdown table")
@@ -437,6 +445,8 @@ def train_command(args: argparse.Namespace) -> int:
         raise LtsdError(f"--steps: expected a positive integer, got {steps}")
     if (warmup := args.discriminator_warmup) < 0:
         raise LtsdError(f"--discriminator-warmup: expected 0 or more steps, got {warmup}")
+    if (batches := args.statistics_batches) < 0:
+        raise LtsdError(f"--statistics-batches: expected 0 or more batches, got {batches}")
     rates = {"--learning-rate": args.learning_rate,
              "--fine-texture-learning-rate": args.fine_texture_learning_rate}  # fmt: skip
     for flag, rate in rates.items():
@@ -500,6 +510,7 @@ def train_command(args: argparse.Namespace) -> int:
         run_dir=args.run_dir,
         checkpoint_every=args.checkpoint_every,
         sample_every=args.checkpoint_every,
+        statistics_batches=args.statistics_batches,
     )
     result = train(settings)
     if result.exported:

@@ -91,8 +91,20 @@ def with_free_ports(args: tuple[str, ...]) -> tuple[str, ...]:
 CONFIG_HOME = tempfile.mkdtemp(prefix="ltsd-tests-config-")
 
 
+# the suite runs several pytest workers (pyproject: -n 2): each worker, and each process a test
+# starts, gets its share of the cores, so that the workers' torch thread pools do not
+# oversubscribe the CPU and turn a test's 30 s into minutes when two heavy files run together
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+THREADS_PER_WORKER = max(1, (os.cpu_count() or 2) // WORKERS)
+if WORKERS > 1:
+    import torch
+
+    torch.set_num_threads(THREADS_PER_WORKER)
+
+
 def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    return {**os.environ, "XDG_CONFIG_HOME": CONFIG_HOME, **(extra or {})}
+    return {**os.environ, "OMP_NUM_THREADS": str(THREADS_PER_WORKER),
+            "XDG_CONFIG_HOME": CONFIG_HOME, **(extra or {})}  # fmt: skip
 
 
 def run_ltsd(*args: str, cwd: Path = REPO, timeout_s: float = 300) -> subprocess.CompletedProcess:

@@ -30,6 +30,8 @@ TINY = [
     "8",
     "--batch-size",
     "2",
+    "--statistics-batches",  # each save measures the exported batch-norm statistics on 2 batches
+    "2",
 ]
 
 
@@ -61,6 +63,7 @@ def test_train_exports_a_model_that_models_lists_and_run_uses(images_dir: Path, 
     assert info.provenance["features"] == "efficientnet-lite0"  # the default recipe
     assert info.provenance["diff_augment"] and info.provenance["fine_chroma_weight"] > 0
     assert info.provenance["l1_scale"] == 2
+    assert info.provenance["statistics_batches"] == 2
 
     listed = run_ltsd("models", "--models-dir", str(models))
     assert any(line.startswith("tiny") and "128x128" in line for line in listed.stdout.splitlines())

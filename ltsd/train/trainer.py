@@ -63,10 +63,8 @@ from ltsd.train.texture import layout_loss, texture_loss
 
 log = logging.getLogger(__name__)
 
-# the exported average's batch-norm statistics are measured on this many batches at every save
-# (~10 s at ngf 16 on one thread, every 500 steps), drawn with their own seed: the training's
-# crops, and so a resumed run, are the same as without them
-STATISTICS_BATCHES = 25
+# the batches that measure the exported average's batch-norm statistics at each save are drawn
+# with their own seed: the training's crops, and so a resumed run, are the same as without them
 STATISTICS_SEED = 104_729
 
 
@@ -119,6 +117,9 @@ class TrainSettings:
     log_every: int = 50
     checkpoint_every: int = 500
     sample_every: int = 500
+    # batches on which each save measures the average's batch-norm statistics (~10 s at ngf 16
+    # on one thread); 0 keeps the statistics copied from the training generator
+    statistics_batches: int = 25
     resume: bool = False
     run_dir: Path | None = None
     recipe: Degradation = field(default_factory=Degradation)
@@ -319,6 +320,7 @@ def train(settings: TrainSettings) -> TrainResult:
                 "camera_weight": settings.camera_weight if camera_images and judge else 0.0,
                 "init_from": settings.init_from.name if settings.init_from else None,
                 "discriminator_warmup": settings.discriminator_warmup,
+                "statistics_batches": settings.statistics_batches,
                 "average_decay": settings.average_decay,
                 "learning_rate": settings.learning_rate,
                 "final_l1": round(l1_avg, 5),
@@ -334,7 +336,7 @@ def train(settings: TrainSettings) -> TrainResult:
         statistics_rng = torch.Generator().manual_seed(settings.seed + STATISTICS_SEED + step)
         average.measure_statistics(
             draw_batch(images, camera_images, settings, statistics_rng, device).generator_inputs
-            for _ in range(STATISTICS_BATCHES)
+            for _ in range(settings.statistics_batches)
         )
         rng_states = {"data": rng.get_state(), "torch": torch.get_rng_state()}
         if settings.texture_weight or settings.layout_weight:
