@@ -329,9 +329,13 @@ def train(settings: TrainSettings) -> TrainResult:
             },
         )
 
+    saved_at: int | None = None  # the step the checkpoint holds: a run ending on one saves once
+
     def save() -> None:
-        if not cluster.is_main:
+        nonlocal saved_at
+        if not cluster.is_main or saved_at == step:
             return
+        saved_at = step
         # the average's own batch-norm statistics (ltsd.train.average), from crops of its own
         statistics_rng = torch.Generator().manual_seed(settings.seed + STATISTICS_SEED + step)
         average.measure_statistics(
@@ -447,7 +451,7 @@ def train(settings: TrainSettings) -> TrainResult:
         ctrl_c.restore()
     if ctrl_c.requested.is_set():
         log.info("interrupted at step %d; checkpointing and exporting", step)
-    save()
+    save()  # unless the last step's checkpoint was just written
 
     path = model_path(settings.models_dir, settings.name)
     if cluster.is_main:
