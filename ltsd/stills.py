@@ -4,12 +4,14 @@ Stills come from folders the user (or an OSC sender) names: they may be truncate
 bytes, or be decompression bombs (a 194 KB PNG that declares 20000×10000 pixels). Every caller
 (the `images:` source, `ltsd render`, `ltsd train`) reads them here, so each gets the same
 guarantees: the size is checked before a pixel is decoded, anything Pillow raises becomes one
-`StillError` line naming the file, and big stills are shrunk while decoding (JPEG draft mode).
+`StillError` line naming the file, what it only warns about (a damaged tag it skipped) one log
+line naming the file, and big stills are shrunk while decoding (JPEG draft mode).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from pathlib import Path
 
@@ -23,6 +25,11 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 MAX_PIXELS = 64_000_000  # 8000×8000: any camera still; far below what would exhaust memory
 
 
+log = logging.getLogger(__name__)
+# stills whose damage was logged: a slideshow decodes the same file on every pass, and says so once
+_damage_logged: set[Path] = set()
+
+
 class StillError(LtsdError):
     """A still that cannot be used; the message names the file and why."""
 
@@ -30,7 +37,8 @@ class StillError(LtsdError):
 def decode_still(path: Path, longest_side: int | None = None) -> np.ndarray:
     """(H, W, 3) uint8 RGB of `path`, shrunk (aspect kept) so no side exceeds `longest_side`."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")  # Pillow's own warnings would print two lines
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(_checked(path)) as opened:
                 width, height = opened.size
@@ -41,7 +49,12 @@ def decode_still(path: Path, longest_side: int | None = None) -> np.ndarray:
                     )
                 if longest_side is not None and max(width, height) > longest_side:
                     opened.thumbnail((longest_side, longest_side), Image.Resampling.BOX)
-                return np.asarray(opened.convert("RGB"))
+                pixels = np.asarray(opened.convert("RGB"))
+        if warned and path not in _damage_logged:
+            _damage_logged.add(path)
+            log.warning("%s: damaged; using what could be read (%s)", path,
+                        first_line(warned[0].message)[:120])  # fmt: skip
+        return pixels
     except StillError:
         raise
     except MemoryError:

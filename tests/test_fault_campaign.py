@@ -8,8 +8,11 @@ daemon and checks that output keeps flowing. docs/reliability.md reports the cou
 from __future__ import annotations
 
 import io
+import logging
 import random
+import struct
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -67,12 +70,40 @@ STILLS = {kind: still_bytes(kind) for kind in ("PNG", "JPEG", "BMP", "GIF", "TIF
 def test_damaged_stills_decode_or_are_one_still_error(tmp_path_factory, kind, edits):
     path = tmp_path_factory.mktemp("stills") / f"x.{kind.lower()}"
     path.write_bytes(mutated(STILLS[kind], edits))
-    try:
-        pixels = decode_still(path, longest_side=64)
-    except StillError as error:
-        assert path.name in str(error) and "\n" not in str(error)
-    else:
-        assert pixels.ndim == 3 and pixels.shape[2] == 3 and max(pixels.shape[:2]) <= 64
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        try:
+            pixels = decode_still(path, longest_side=64)
+        except StillError as error:
+            assert path.name in str(error) and "\n" not in str(error)
+        else:
+            assert pixels.ndim == 3 and pixels.shape[2] == 3 and max(pixels.shape[:2]) <= 64
+    assert not escaped, f"Pillow's warning printed as it is: {escaped[0].message}"
+
+
+def test_a_still_pillow_only_warns_about_plays_and_is_named_once_in_the_log(tmp_path, caplog):
+    """A TIFF whose description claims a megabyte the file does not have: Pillow skips the tag
+    and warns (a two-line Python warning naming Pillow's source, not the still); ltsd logs one
+    line naming the still, once however often a slideshow decodes it."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buffer, "TIFF", description="a" * 40)
+    data = bytearray(buffer.getvalue())
+    directory = struct.unpack_from("<I", data, 4)[0]  # Pillow writes little-endian ("II")
+    for entry in range(struct.unpack_from("<H", data, directory)[0]):
+        at = directory + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] == 270:  # ImageDescription
+            struct.pack_into("<I", data, at + 4, 1_000_000)  # its length
+    path = tmp_path / "described.tiff"
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING), warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        shapes = [decode_still(path).shape for _ in range(3)]
+    assert shapes == [(8, 8, 3)] * 3
+    assert not escaped
+    lines = [
+        record.getMessage() for record in caplog.records if "described.tiff" in record.getMessage()
+    ]
+    assert len(lines) == 1 and "damaged" in lines[0] and "\n" not in lines[0], lines
 
 
 @pytest.fixture(scope="module")
