@@ -6,8 +6,9 @@ Data comes from Debian packages (installed with apt-get when missing) and pip pa
 from the network at run time:
 - space: stellarium-data's nebulae/default astrophotographs (per-image credits in the package's
   textures.json; models/credits/space.txt lists every file used);
-- ocean and clouds: endless-sky-data's public-domain landscape photographs (sea, water, beach;
-  sky, fog), per the package's copyright file, a quarter of each held out for evaluation;
+- ocean and clouds: endless-sky-data's landscape photographs (sea, water, beach; sky, fog), per
+  the package's copyright file, a quarter of each held out for evaluation: its public-domain
+  ones, and for ocean its CC BY-SA 4.0 ones too (credited per file, since session 38);
   ocean-sea-heldout, for evaluation only: ocean's held-out photographs without the crops;
 - flowers: real flower photographs (lxqt-themes, libjxl-testdata, mate-backgrounds,
   scikit-learn's flower.jpg), each cut into many crops at several zooms, three held out;
@@ -89,6 +90,10 @@ HELD_OUT_EVERY = 4  # every 4th photograph of a set is held out of training, for
 # were on the old set (as --steps 2500, then --steps 8000), its last 3,239 on this one (from
 # step 2,776 as --steps 6000): this stage trains a close relative of it, not the same file.
 # Session 30: its second stage, --resume from the 6,000-step checkpoint in one sitting.
+# Session 38: ocean's set grew by endless-sky's 16 CC BY-SA sea photographs (12 train, 4 held
+# out: 33 in all); the shipped file is these two stages on the 33, trained in sittings across
+# sessions 36–38 (models/README.md); the file before it trained them on the 21 public-domain
+# ones (make_worlds.py at 034d236).
 OLD_RECIPE = ["--no-features", "--fine-chroma-weight", "0"]
 NEW_RECIPE = ["--fine-chroma-weight", "200", "--pan-weight", "10"]
 CAMERA = "<camera>"  # replaced by the camera images' folder, DATA_DIR/camera
@@ -121,7 +126,7 @@ WORLDS: dict[str, list[list[str]]] = {
         ],
     ],  # (the later --learning-rate wins: a tenth of the default)
     "ocean": [
-        ["--steps", "6000", *FROM_SCRATCH],  # session 29: the sea photographs alone
+        ["--steps", "6000", *FROM_SCRATCH],  # sessions 29, 38: the sea photographs alone
         # session 30: on to 8,000 (the learning rate from half, down to 0) shown dark pictures
         # of the sea too, mirrored, with twice the pan weight
         ["--steps", "8000", *FROM_SCRATCH, "--pan-weight", "20", "--mirror", "--darken", "0.7"],
@@ -251,6 +256,31 @@ def held_out(folder: Path) -> Path:
     return folder.parent / f"{folder.name}-heldout"
 
 
+# endless-sky-data's CC BY-SA 4.0 photographs, by the author suffix of their names (its
+# copyright file: `images/land/*-AUTHOR*`)
+LAND_AUTHORS = {"sfiera": "Chris Pickel (sfiera.net)", "harro": "@harro.eu"}
+
+
+def split_credited_land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """endless-sky-data's CC BY-SA photographs with these prefixes (by LAND_AUTHORS), sorted by
+    name, every HELD_OUT_EVERY-th held out as `split_land_images` does; their credit lines."""
+    photographs = [
+        path
+        for path in sorted(LAND.glob("*.jpg"))
+        if path.name.startswith(prefixes) and path.stem.split("-")[-1] in LAND_AUTHORS
+    ]
+    spare = held_out(folder)
+    spare.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for index, path in enumerate(photographs):
+        kept = index % HELD_OUT_EVERY != HELD_OUT_EVERY - 1
+        shutil.copy(path, (folder if kept else spare) / path.name)
+        author = LAND_AUTHORS[path.stem.split("-")[-1]]
+        role = "" if kept else " (held out)"
+        lines.append(f"{path.name}{role}: {author}, CC BY-SA 4.0 (endless-sky-data copyright file)")
+    return lines
+
+
 def split_land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
     """`land_images`, with every HELD_OUT_EVERY-th photograph moved to the held-out folder."""
     lines = land_images(folder, prefixes)
@@ -302,30 +332,26 @@ OCEAN_WALLPAPERS = (
     ("Bridge_by_Sander_Klootwijk.jpg", "Sander Klootwijk, CC BY-SA 4.0 (lomiri-wallpapers-16.04)",
      False),
 )  # fmt: skip
-OCEAN_EARLIER_STEPS = 2761  # the shipped ocean's first steps, on the five as well (its credits)
-
-
 SEA_PREFIXES = ("sea", "water", "beach")  # ocean's endless-sky-data photographs, by name
 
 
 def ocean_images(folder: Path) -> list[str]:
-    """endless-sky-data's public-domain sea, water and beach photographs, a quarter held out,
-    and 16 crops each of two plasma-workspace-wallpapers water photographs, held out."""
+    """endless-sky-data's sea, water and beach photographs, public-domain and (since session 38)
+    CC BY-SA, a quarter of each held out, and 16 crops each of two plasma-workspace-wallpapers
+    water photographs, held out. The other wallpapers' crops are cut and thrown away, so that
+    the held-out crops stay the ones every earlier table used."""
     import tempfile
 
     lines = split_land_images(folder, SEA_PREFIXES)
+    lines += split_credited_land_images(folder, SEA_PREFIXES)
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as discarded:
         for name, credit, spare in OCEAN_WALLPAPERS:
             path = LOMIRI / name if name.endswith(".jpg") else plasma_wallpaper(name)
             photo_crops(path, held_out(folder) if spare else Path(discarded), Path(name).stem, 16,
                         rng)  # fmt: skip
-            role = (
-                "held out"
-                if spare
-                else f"the shipped file's first {OCEAN_EARLIER_STEPS:,} steps only"
-            )
-            lines.append(f"{name} (16 crops, {role}): {credit}")
+            if spare:
+                lines.append(f"{name} (16 crops, held out): {credit}")
     return lines
 
 
