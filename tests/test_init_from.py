@@ -63,6 +63,7 @@ def test_a_discriminator_warmup_holds_the_generator_still_then_lets_it_learn(
     assert load_trained(tmp_path / "held.safetensors")[0].provenance["discriminator_warmup"] == 2
     wrong = run_ltsd(*common, "--name", "x", "--discriminator-warmup", "-3")
     assert wrong.returncode != 0 and "--discriminator-warmup" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
     wrong = run_ltsd(*common, "--name", "x", "--statistics-batches", "-1")
     assert wrong.returncode != 0 and "--statistics-batches" in wrong.stderr
     assert "Traceback" not in wrong.stderr
