@@ -239,21 +239,38 @@ def land_photographs(prefixes: tuple[str, ...]) -> list[Path]:
             if path.name.startswith(prefixes) and "-" not in path.stem]  # fmt: skip
 
 
+def public_domain_lines(photographs: list[Path]) -> list[str]:
+    """The credit lines of endless-sky-data's public-domain photographs."""
+    return [f"{path.name}: public domain (endless-sky-data copyright file)" for path in photographs]
+
+
 def copy_land_photographs(folder: Path, photographs: list[Path]) -> list[str]:
     """Copy endless-sky-data photographs into `folder`; their credit lines."""
     for path in photographs:
         shutil.copy(path, folder / path.name)
-    return [f"{path.name}: public domain (endless-sky-data copyright file)" for path in photographs]
-
-
-def land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
-    """`land_photographs` with these prefixes, copied into `folder`."""
-    return copy_land_photographs(folder, land_photographs(prefixes))
+    return public_domain_lines(photographs)
 
 
 def held_out(folder: Path) -> Path:
     """Where a world's held-out photographs go: beside its training folder, never inside it."""
     return folder.parent / f"{folder.name}-heldout"
+
+
+def is_held_out(index: int) -> bool:
+    """Whether the index-th photograph of a set (sorted by name) is held out of training, for
+    evaluation: every HELD_OUT_EVERY-th. The one rule every world's split follows."""
+    return index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+
+
+def copy_split(folder: Path, photographs: list[Path]) -> list[bool]:
+    """Copy photographs into `folder`, the held-out ones (`is_held_out`) into its held-out
+    folder instead; whether each was held out."""
+    spare = held_out(folder)
+    spare.mkdir(parents=True, exist_ok=True)
+    held = [is_held_out(index) for index in range(len(photographs))]
+    for path, out in zip(photographs, held, strict=True):
+        shutil.copy(path, (spare if out else folder) / path.name)
+    return held
 
 
 # endless-sky-data's CC BY-SA 4.0 photographs, by the author suffix of their names (its
@@ -263,33 +280,26 @@ LAND_AUTHORS = {"sfiera": "Chris Pickel (sfiera.net)", "harro": "@harro.eu"}
 
 def split_credited_land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
     """endless-sky-data's CC BY-SA photographs with these prefixes (by LAND_AUTHORS), sorted by
-    name, every HELD_OUT_EVERY-th held out as `split_land_images` does; their credit lines."""
-    photographs = [
-        path
+    name and split by `copy_split`; their credit lines."""
+    authors = {
+        path: LAND_AUTHORS.get(path.stem.split("-")[-1])
         for path in sorted(LAND.glob("*.jpg"))
-        if path.name.startswith(prefixes) and path.stem.split("-")[-1] in LAND_AUTHORS
+        if path.name.startswith(prefixes)
+    }
+    photographs = [path for path, author in authors.items() if author]
+    held = copy_split(folder, photographs)
+    return [
+        f"{path.name}{' (held out)' if out else ''}: {authors[path]}, CC BY-SA 4.0 "
+        "(endless-sky-data copyright file)"
+        for path, out in zip(photographs, held, strict=True)
     ]
-    spare = held_out(folder)
-    spare.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for index, path in enumerate(photographs):
-        kept = index % HELD_OUT_EVERY != HELD_OUT_EVERY - 1
-        shutil.copy(path, (folder if kept else spare) / path.name)
-        author = LAND_AUTHORS[path.stem.split("-")[-1]]
-        role = "" if kept else " (held out)"
-        lines.append(f"{path.name}{role}: {author}, CC BY-SA 4.0 (endless-sky-data copyright file)")
-    return lines
 
 
 def split_land_images(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
-    """`land_images`, with every HELD_OUT_EVERY-th photograph moved to the held-out folder."""
-    lines = land_images(folder, prefixes)
-    spare = held_out(folder)
-    spare.mkdir(parents=True, exist_ok=True)
-    for index, path in enumerate(sorted(folder.glob("*.jpg"))):
-        if index % HELD_OUT_EVERY == HELD_OUT_EVERY - 1:
-            path.replace(spare / path.name)
-    return lines
+    """`land_photographs` with these prefixes, split by `copy_split`; their credit lines."""
+    photographs = land_photographs(prefixes)
+    copy_split(folder, photographs)
+    return public_domain_lines(photographs)
 
 
 def plasma_wallpaper(name: str) -> Path:
@@ -391,8 +401,10 @@ def clouds_sky_images(folder: Path) -> list[str]:
     import io
     import zipfile
 
-    clouds = land_photographs(("sky", "fog"))  # its held-out four, as `split_land_images` picks
-    lines = copy_land_photographs(folder, clouds[HELD_OUT_EVERY - 1 :: HELD_OUT_EVERY])
+    clouds = land_photographs(("sky", "fog"))
+    lines = copy_land_photographs(  # its held-out four
+        folder, [path for index, path in enumerate(clouds) if is_held_out(index)]
+    )
     with zipfile.ZipFile(ZERO_AD) as archive:
         for sky in SKY_PANORAMAS:
             for index, side in enumerate(("front", "right", "back", "left")):
