@@ -88,6 +88,24 @@ def test_the_training_photographs_are_judged_on_the_outputs_realism_scale(small_
     assert over[1].score != over[0].score
 
 
+def test_the_world_is_judged_draw_by_draw_against_its_training_photographs(small_world):
+    from ltsd.train.evaluate import paired_gaps, realism_over_draws, spread
+
+    model, world, inputs = small_world
+    astronaut = [(scoring_photographs(192)["astronaut"][0] * 255).to(torch.uint8)]
+    copy = realism_over_draws(model, inputs, world, draws=2, seeds=2, crops=8, shown=world)
+    other = realism_over_draws(model, inputs, world, draws=2, seeds=2, crops=8, shown=astronaut)
+    # a set against itself, draw for draw, is exactly level; another photograph is further on
+    # every draw, though the draws themselves move the scores
+    assert paired_gaps(copy, copy) == [0.0] * 4
+    gaps = paired_gaps(other, copy)
+    assert all(gap > 0.1 for gap in gaps)
+    assert gaps == [o.score - c.score for o, c in zip(other, copy, strict=True)]
+    with pytest.raises(ValueError):  # draws that do not pair up are refused, not misread
+        paired_gaps(other, copy[:2])
+    assert spread([0.25, -0.05], signed=True) == "+0.10 (-0.05–+0.25)"
+
+
 @pytest.fixture
 def small_world(tmp_path):
     """(an untrained 128 px world, uint8 photographs of a world, of everyday things)."""

@@ -296,6 +296,14 @@ def realism_over_draws(
     return results
 
 
+def paired_gaps(results: list[Realism], shown: list[Realism]) -> list[float]:
+    """Each draw and seed's output score minus its training images' on that same draw and seed
+    (`realism_over_draws` with and without `shown`). The two share the draw's held-out crops and
+    patches, so much of the draw-to-draw noise cancels: what is left is how far the world is
+    from what a perfect copy of its training set would score (0: as close as that)."""
+    return [made.score - copy.score for made, copy in zip(results, shown, strict=True)]
+
+
 def source_photograph(path: Path) -> str:
     """The photograph a file was cut from: make_worlds.py names a photograph's crops
     STEM_00.jpg, STEM_01.jpg, …"""
@@ -362,13 +370,16 @@ def realism_by_photograph(
     return results
 
 
-def spread(values: list[float]) -> str:
-    """Some scores' mean and range, as "0.53 (0.48–0.59)", over those that have a scale (NaN:
-    `realism.on_scale`), saying how many had none."""
+def spread(values: list[float], signed: bool = False) -> str:
+    """Some scores' mean and range, as "0.53 (0.48–0.59)" (or "+0.07 (−0.05–+0.21)" when
+    `signed`), over those that have a scale (NaN: `realism.on_scale`), saying how many had
+    none."""
     scored = [value for value in values if not math.isnan(value)]
     if not scored:
         return "no scale (the inputs are as close to the world as its own photographs)"
-    text = f"{sum(scored) / len(scored):.2f} ({min(scored):.2f}–{max(scored):.2f})"
+    form = "+.2f" if signed else ".2f"
+    mean = sum(scored) / len(scored)
+    text = f"{mean:{form}} ({min(scored):{form}}–{max(scored):{form}})"
     if len(scored) < len(values):
         text += f", no scale in {len(values) - len(scored)} of {len(values)}"
     return text
@@ -564,7 +575,8 @@ def main() -> None:
             print(
                 f"{args.model}: its training images over the same draws: realism "
                 f"{spread([r.score for r in shown])}, texture realism "
-                f"{spread([r.texture for r in shown])}"
+                f"{spread([r.texture for r in shown])}; the world's realism minus theirs, "
+                f"draw by draw: {spread(paired_gaps(results, shown), signed=True)}"
             )
         halves, sources = halves_by_source(named_held_out)
         if sources // 2 >= FEWEST_PER_HALF:
