@@ -130,6 +130,23 @@ WORLDS: dict[str, list[list[str]]] = {
         # session 30: on to 8,000 (the learning rate from half, down to 0) shown dark pictures
         # of the sea too, mirrored, with twice the pan weight
         ["--steps", "8000", *FROM_SCRATCH, "--pan-weight", "20", "--mirror", "--darken", "0.7"],
+        # session 39: 1,000 steps more from that file at a quarter of the learning rate, with
+        # twice the pan weight again: steadier on a pan, nearer the held-out sea (the later
+        # --pan-weight wins)
+        [
+            "--steps",
+            "1000",
+            *FROM_SCRATCH,
+            "--mirror",
+            "--darken",
+            "0.7",
+            "--pan-weight",
+            "40",
+            "--learning-rate",
+            "0.00005",
+            "--init-from",
+            WORLD,
+        ],
     ],
     "clouds": [["--steps", "8000", *FROM_SCRATCH]],  # session 26
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
