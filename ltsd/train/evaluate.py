@@ -299,8 +299,9 @@ def realism_over_draws(
 def paired_gaps(results: list[Realism], shown: list[Realism]) -> list[float]:
     """Each draw and seed's output score minus its training images' on that same draw and seed
     (`realism_over_draws` with and without `shown`). The two share the draw's held-out crops and
-    patches, so much of the draw-to-draw noise cancels: what is left is how far the world is
-    from what a perfect copy of its training set would score (0: as close as that)."""
+    patches, so the noise they share cancels (much of clouds', less of ocean's): what is left
+    is how far the world is from what a perfect copy of its training set would score (0: as
+    close as that)."""
     return [made.score - copy.score for made, copy in zip(results, shown, strict=True)]
 
 
@@ -371,7 +372,7 @@ def realism_by_photograph(
 
 
 def spread(values: list[float], signed: bool = False) -> str:
-    """Some scores' mean and range, as "0.53 (0.48–0.59)" (or "+0.07 (−0.05–+0.21)" when
+    """Some scores' mean and range, as "0.53 (0.48–0.59)" (or "+0.07 (-0.05–+0.21)" when
     `signed`), over those that have a scale (NaN: `realism.on_scale`), saying how many had
     none."""
     scored = [value for value in values if not math.isnan(value)]
