@@ -148,7 +148,22 @@ WORLDS: dict[str, list[list[str]]] = {
             WORLD,
         ],
     ],
-    "clouds": [["--steps", "8000", *FROM_SCRATCH]],  # session 26
+    "clouds": [
+        ["--steps", "8000", *FROM_SCRATCH],  # session 26
+        # session 40: 1,000 steps more from that file at a quarter of the learning rate with
+        # twice the pan weight, as ocean's third stage: nearer the held-out skies, steadier
+        [
+            "--steps",
+            "1000",
+            *FROM_SCRATCH,
+            "--pan-weight",
+            "20",
+            "--learning-rate",
+            "0.00005",
+            "--init-from",
+            WORLD,
+        ],
+    ],
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
 }
