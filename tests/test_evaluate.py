@@ -99,8 +99,7 @@ def test_the_world_is_judged_draw_by_draw_against_its_training_photographs(small
     # every draw, though the draws themselves move the scores
     assert paired_gaps(copy, copy) == [0.0] * 2
     gaps = paired_gaps(other, copy)
-    assert all(gap > 0.1 for gap in gaps)
-    assert gaps == [o.score - c.score for o, c in zip(other, copy, strict=True)]
+    assert len(gaps) == 2 and all(gap > 0.1 for gap in gaps)
     with pytest.raises(ValueError):  # draws that do not pair up are refused, not misread
         paired_gaps(other, copy[:1])
     assert spread([0.25, -0.05], signed=True) == "+0.10 (-0.05–+0.25)"

@@ -152,8 +152,13 @@ def test_a_recall_morphs_on_the_ease_curve_and_crossfades_the_world(daemon):
         answered = time.monotonic()
         samples.append((asked - sent, answered - before, mix, grey))
     time.sleep(0.2)
-    for earliest, latest, mix, _ in samples:  # the morph began between `before` and `sent`
-        low, high = ease(earliest / seconds), ease(latest / seconds)
+    # the morph began after `before`, and no later than the daemon's receiving thread and then
+    # the morph's own steps let it, a few tens of ms after `sent` on a loaded machine (a sample
+    # at the midpoint read 0.473 in CI beside a training: 36 ms): that much slack below, none
+    # above, which still tells the ease curve from a straight ramp (0.25 at a quarter)
+    late = 0.1
+    for earliest, latest, mix, _ in samples:
+        low, high = ease((earliest - late) / seconds), ease(latest / seconds)
         assert low - 0.02 <= mix <= high + 0.02, (earliest, latest, mix)
     assert samples[0][3] is False and samples[-1][3] is True  # the switch: at the midpoint
     assert value(ltsd, "/ltsd/pre/contrast") == pytest.approx(1.0)
