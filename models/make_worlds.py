@@ -108,6 +108,10 @@ FLOWERS = ["--flips", "--l1-weight", "20", *NEW_RECIPE, "--texture-weight", "10"
 # session 26's clouds, then session 29's ocean: from scratch with every lever from the first step
 FROM_SCRATCH = [*WIDE, "--texture-weight", "10", "--camera-images", CAMERA, "--chroma", "half",
                 "--fine-texture-weight", "1"]  # fmt: skip
+# sessions 39-40: a shipped world taught on from its model file at a quarter of the learning
+# rate (fresh discriminators); a stage lists its own recipe and a heavier --pan-weight before it
+TAUGHT_ON = ["--learning-rate", "0.00005", "--init-from", WORLD]
+DARK_SEA = ["--mirror", "--darken", "0.7"]  # session 30: ocean shown dark pictures too, mirrored
 WORLDS: dict[str, list[list[str]]] = {
     "space": [
         ["--steps", "5000", "--flips", "--l1-weight", "25", *OLD_RECIPE],
@@ -129,40 +133,17 @@ WORLDS: dict[str, list[list[str]]] = {
         ["--steps", "6000", *FROM_SCRATCH],  # sessions 29, 38: the sea photographs alone
         # session 30: on to 8,000 (the learning rate from half, down to 0) shown dark pictures
         # of the sea too, mirrored, with twice the pan weight
-        ["--steps", "8000", *FROM_SCRATCH, "--pan-weight", "20", "--mirror", "--darken", "0.7"],
+        ["--steps", "8000", *FROM_SCRATCH, "--pan-weight", "20", *DARK_SEA],
         # session 39: 1,000 steps more from that file at a quarter of the learning rate, with
         # twice the pan weight again: steadier on a pan, nearer the held-out sea (the later
         # --pan-weight wins)
-        [
-            "--steps",
-            "1000",
-            *FROM_SCRATCH,
-            "--mirror",
-            "--darken",
-            "0.7",
-            "--pan-weight",
-            "40",
-            "--learning-rate",
-            "0.00005",
-            "--init-from",
-            WORLD,
-        ],
+        ["--steps", "1000", *FROM_SCRATCH, *DARK_SEA, "--pan-weight", "40", *TAUGHT_ON],
     ],
     "clouds": [
         ["--steps", "8000", *FROM_SCRATCH],  # session 26
         # session 40: 1,000 steps more from that file at a quarter of the learning rate with
         # twice the pan weight, as ocean's third stage: nearer the held-out skies, steadier
-        [
-            "--steps",
-            "1000",
-            *FROM_SCRATCH,
-            "--pan-weight",
-            "20",
-            "--learning-rate",
-            "0.00005",
-            "--init-from",
-            WORLD,
-        ],
+        ["--steps", "1000", *FROM_SCRATCH, "--pan-weight", "20", *TAUGHT_ON],
     ],
     "flowers": [["--steps", "5000", *FLOWERS, "--chroma", "half"]],
     "fire": [["--steps", "7000", "--l1-weight", "25", *OLD_RECIPE]],
