@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ltsd.errors import LtsdError
-from ltsd.modelstore import load_trained
+from ltsd.levels import InputLevels
+from ltsd.modelstore import load_trained, write_levels
 from tests.conftest import run_ltsd
 from tests.test_train import TINY, images_dir  # noqa: F401 - the fixture
 
@@ -32,17 +33,26 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
         made = run_ltsd(*common, "--name", name, "--steps", "3", "--seed", seed,
                         "--run-dir", str(tmp_path / name))  # fmt: skip
         assert made.returncode == 0, made.stderr
-    # by name, from the models folder, with another seed: only the start can make it close
-    continued = run_ltsd(*common, "--name", "second", "--steps", "1", "--seed", "2",
-                         "--init-from", "first", "--run-dir", str(tmp_path / "second"),
-                         "--learning-rate", "0.00005")  # fmt: skip
-    assert continued.returncode == 0, continued.stderr
     first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    write_levels(first, InputLevels(-0.12, 1.3))  # as fit_levels gives a world its own
+    # by name, from the models folder, with another seed: only the start can make it close
+    going_on = ("--name", "second", "--seed", "2", "--init-from", "first",
+                "--run-dir", str(tmp_path / "second"), "--learning-rate", "0.00005")  # fmt: skip
+    continued = run_ltsd(*common, *going_on, "--steps", "1")
+    assert continued.returncode == 0, continued.stderr
     assert largest_difference(first, second) < 0.01
     assert largest_difference(first, tmp_path / "scratch.safetensors") > 0.02
-    provenance = load_trained(second)[0].provenance
-    assert provenance["init_from"] == "first.safetensors" and provenance["steps"] == 1
-    assert provenance["learning_rate"] == 5e-5
+    info = load_trained(second)[0]
+    assert info.provenance["init_from"] == "first.safetensors" and info.provenance["steps"] == 1
+    assert info.provenance["learning_rate"] == 5e-5
+    # it plays as its parent did: the parent's input levels come with it, and stay on --resume
+    assert info.levels == InputLevels(-0.12, 1.3)
+    assert "carrying its input levels (brightness -0.12, contrast ×1.30)" in continued.stderr
+    resumed = run_ltsd(*common, *going_on, "--steps", "2", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    info = load_trained(second)[0]
+    assert info.provenance["steps"] == 2 and info.levels == InputLevels(-0.12, 1.3)
+    assert load_trained(tmp_path / "scratch.safetensors")[0].levels == InputLevels()
 
 
 def test_a_discriminator_warmup_holds_the_generator_still_then_lets_it_learn(

@@ -38,6 +38,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ltsd.errors import LtsdError
 from ltsd.generator import GeneratorSpec, ResizeConv, UNetGenerator
+from ltsd.levels import InputLevels
 from ltsd.modelstore import ModelInfo, load_trained, model_path, save_model
 from ltsd.train.average import WeightAverage
 from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
@@ -191,9 +192,10 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def start_from_world(path: Path, spec: GeneratorSpec, generator: UNetGenerator) -> None:
+def start_from_world(path: Path, spec: GeneratorSpec, generator: UNetGenerator) -> InputLevels:
     """Copy a model file's generator weights into `generator`; its architecture must be this
-    training's (one-line error naming the fields that differ)."""
+    training's (one-line error naming the fields that differ). Returns the file's input levels:
+    the new world inherits them, so it plays as its parent did until they are fitted anew."""
     try:
         info, trained = load_trained(path)
     except LtsdError as error:  # a damaged file: its own one line, said to be --init-from's
@@ -208,6 +210,11 @@ def start_from_world(path: Path, spec: GeneratorSpec, generator: UNetGenerator) 
     generator.load_state_dict(trained.state_dict())  # chroma has no weights: it may change
     log.info("starting from %s (%s steps, chroma %s, here %s)", path,
              info.provenance.get("steps", "?"), info.architecture.chroma, spec.chroma)  # fmt: skip
+    if info.levels != InputLevels():
+        log.info("carrying its input levels (brightness %+.2f, contrast ×%.2f); for photographs "
+                 "of another world, fit new ones with ltsd.train.fit_levels",
+                 info.levels.brightness, info.levels.contrast)  # fmt: skip
+    return info.levels
 
 
 def train(settings: TrainSettings) -> TrainResult:
@@ -233,8 +240,9 @@ def train(settings: TrainSettings) -> TrainResult:
     ).to(device)
     generator_core.apply(init_weights)
     discriminator_core.apply(init_weights)
+    levels = InputLevels()  # the knobs alone, until a world's levels are carried or fitted
     if settings.init_from is not None and not settings.resume:
-        start_from_world(settings.init_from, spec, generator_core)
+        levels = start_from_world(settings.init_from, spec, generator_core)
     average = WeightAverage(generator_core, settings.average_decay)
     # decoded after the cheap checks above, so a wrong --init-from fails at once
     images = load_images(settings.images_dir, short_side_limit=_load_limit(settings))
@@ -284,6 +292,7 @@ def train(settings: TrainSettings) -> TrainResult:
             rng.manual_seed(settings.seed + cluster.rank + 7919 * progress["step"])
         torch.set_rng_state(rng_states["torch"])
         step, l1_avg, adversarial_avg = progress["step"], progress["l1"], progress["adversarial"]
+        levels = InputLevels.from_metadata(progress.get("levels", {}))  # older checkpoints: none
         log.info("resumed %r at step %d from %s", settings.name, step, checkpoint)
 
     def model_info() -> ModelInfo:
@@ -327,6 +336,7 @@ def train(settings: TrainSettings) -> TrainResult:
                 "final_adversarial": round(adversarial_avg, 5),
                 "trainer": "ltsd train",
             },
+            levels=levels,
         )
 
     saved_at: int | None = None  # the step the checkpoint holds: a run ending on one saves once
@@ -349,7 +359,8 @@ def train(settings: TrainSettings) -> TrainResult:
             rng_states["augment"] = judge.rng.get_state()
         save_checkpoint(
             checkpoint, modules, optimizers, rng_states,
-            {"step": step, "l1": l1_avg, "adversarial": adversarial_avg},
+            {"step": step, "l1": l1_avg, "adversarial": adversarial_avg,
+             "levels": dataclasses.asdict(levels)},
         )  # fmt: skip
         # the world as it is now, to play or judge while training goes on
         save_model(model_path(run_dir / "latest", settings.name), average.module, model_info())
