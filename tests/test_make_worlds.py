@@ -38,6 +38,7 @@ def test_every_stage_parses_and_the_last_makes_the_shipped_generator(name: str):
         shipped.ngf, shipped.max_channels, shipped.upsample, shipped.padding, shipped.chroma
     )  # fmt: skip
     assert last.steps == info.provenance["steps"]
+    assert last.seed == info.provenance["seed"]  # a stage may name its own (the later one wins)
     init_from = info.provenance.get("init_from")
     assert (last.init_from is not None) == (init_from is not None)
 
