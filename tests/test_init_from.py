@@ -3,10 +3,13 @@ model file alone; the generator must be the same size, and mistakes are one line
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from ltsd.errors import LtsdError
 from ltsd.levels import InputLevels
@@ -53,6 +56,18 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
     info = load_trained(second)[0]
     assert info.provenance["steps"] == 2 and info.levels == InputLevels(-0.12, 1.3)
     assert load_trained(tmp_path / "scratch.safetensors")[0].levels == InputLevels()
+    # a checkpoint whose levels were edited by hand: one line naming it, no traceback
+    checkpoint = tmp_path / "second" / "checkpoint.safetensors"
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    progress = json.loads(metadata["progress"])
+    progress["levels"] = {"brightness": "dark"}
+    metadata["progress"] = json.dumps(progress)
+    save_file(tensors, str(checkpoint), metadata=metadata)
+    damaged = run_ltsd(*common, *going_on, "--steps", "3", "--resume")
+    assert damaged.returncode != 0 and "Traceback" not in damaged.stderr
+    assert "checkpoint.safetensors: unreadable checkpoint (levels.brightness" in damaged.stderr
 
 
 def test_a_discriminator_warmup_holds_the_generator_still_then_lets_it_learn(
@@ -148,11 +163,6 @@ def test_a_run_resumed_with_the_feature_discriminator_starts_it_and_a_misfit_is_
 
 
 def test_a_checkpoint_without_the_generators_adam_is_one_line(tmp_path: Path):
-    import json
-
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
     from ltsd.generator import GeneratorSpec, UNetGenerator
     from ltsd.train.checkpoint import load_checkpoint, save_checkpoint
 

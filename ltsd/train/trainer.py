@@ -292,7 +292,10 @@ def train(settings: TrainSettings) -> TrainResult:
             rng.manual_seed(settings.seed + cluster.rank + 7919 * progress["step"])
         torch.set_rng_state(rng_states["torch"])
         step, l1_avg, adversarial_avg = progress["step"], progress["l1"], progress["adversarial"]
-        levels = InputLevels.from_metadata(progress.get("levels", {}))  # older checkpoints: none
+        try:  # older checkpoints have none: the knobs alone, as before
+            levels = InputLevels.from_metadata(progress.get("levels", {}))
+        except (TypeError, ValueError) as error:
+            raise LtsdError(f"{checkpoint}: unreadable checkpoint ({error})") from None
         log.info("resumed %r at step %d from %s", settings.name, step, checkpoint)
 
     def model_info() -> ModelInfo:
