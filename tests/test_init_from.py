@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from ltsd.errors import LtsdError
 from ltsd.levels import InputLevels
 from ltsd.modelstore import load_trained, write_levels
+from ltsd.train.checkpoint import read_checkpoint, write_checkpoint
 from tests.conftest import run_ltsd
 from tests.test_train import TINY, images_dir  # noqa: F401 - the fixture
 
@@ -58,13 +57,11 @@ def test_a_world_started_from_another_begins_where_that_one_ended(
     assert load_trained(tmp_path / "scratch.safetensors")[0].levels == InputLevels()
     # a checkpoint whose levels were edited by hand: one line naming it, no traceback
     checkpoint = tmp_path / "second" / "checkpoint.safetensors"
-    with safe_open(str(checkpoint), framework="pt") as handle:
-        metadata = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    tensors, metadata, _ = read_checkpoint(checkpoint)
     progress = json.loads(metadata["progress"])
     progress["levels"] = {"brightness": "dark"}
     metadata["progress"] = json.dumps(progress)
-    save_file(tensors, str(checkpoint), metadata=metadata)
+    write_checkpoint(checkpoint, tensors, metadata)
     damaged = run_ltsd(*common, *going_on, "--steps", "3", "--resume")
     assert damaged.returncode != 0 and "Traceback" not in damaged.stderr
     assert "checkpoint.safetensors: unreadable checkpoint (levels.brightness" in damaged.stderr
@@ -171,10 +168,8 @@ def test_a_checkpoint_without_the_generators_adam_is_one_line(tmp_path: Path):
     path = tmp_path / "checkpoint.safetensors"
     save_checkpoint(path, {"generator": generator}, {"generator_optimizer": adam},
                     {"torch": torch.get_rng_state()}, {"step": 1})  # fmt: skip
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    tensors, metadata, _ = read_checkpoint(path)
     metadata["param_groups"] = json.dumps({})  # a damaged file: the generator's Adam is gone
-    save_file(tensors, str(path), metadata=metadata)
+    write_checkpoint(path, tensors, metadata)
     with pytest.raises(LtsdError, match="unreadable checkpoint \\(no generator_optimizer\\)"):
         load_checkpoint(path, {"generator": generator}, {"generator_optimizer": adam})
